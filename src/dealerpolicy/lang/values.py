@@ -1,0 +1,129 @@
+"""Runtime values: the *unknown* value of tri-state logic, exact arithmetic, calendar helpers."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+
+class Unknown:
+    """A value that cannot be known because inputs are missing; `paths` names them."""
+
+    __slots__ = ("paths", "reason")
+
+    def __init__(self, paths: frozenset[str] | tuple[str, ...] = frozenset(), reason: str = "missing"):
+        self.paths = frozenset(paths)
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unknown({sorted(self.paths)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unknown) and other.paths == self.paths
+
+    def __hash__(self) -> int:
+        return hash(self.paths)
+
+    def __bool__(self) -> bool:
+        raise TypeError("an unknown value has no truth value; test `is True` / `is False`")
+
+
+def merge_unknown(*values: object) -> Unknown:
+    paths: set[str] = set()
+    reasons = []
+    for v in values:
+        if isinstance(v, Unknown):
+            paths |= v.paths
+            reasons.append(v.reason)
+    reason = next((r for r in reasons if r != "missing"), "missing")
+    return Unknown(frozenset(paths), reason)
+
+
+def is_unknown(value: object) -> bool:
+    return isinstance(value, Unknown)
+
+
+ONE = Decimal(1)
+CENT = Decimal("0.01")
+
+
+def round_half_up(value: Decimal | int, places: int = 0) -> Decimal:
+    q = ONE.scaleb(-places)
+    return Decimal(value).quantize(q, rounding=ROUND_HALF_UP)
+
+
+def floor_dec(value: Decimal | int) -> Decimal:
+    return Decimal(value).to_integral_value(rounding=ROUND_FLOOR)
+
+
+def ceil_dec(value: Decimal | int) -> Decimal:
+    return Decimal(value).to_integral_value(rounding=ROUND_CEILING)
+
+
+def add_months(d: date, months: int) -> date:
+    """Calendar arithmetic: same day-of-month, or the month's last day when it does not exist."""
+    total = d.year * 12 + (d.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(d.day, last))
+
+
+def add_days(d: date, days: int) -> date:
+    return d + timedelta(days=int(days))
+
+
+def quarter_of(d: date) -> int:
+    return (d.month - 1) // 3 + 1
+
+
+def start_of_quarter(d: date) -> date:
+    return date(d.year, 3 * (quarter_of(d) - 1) + 1, 1)
+
+
+def end_of_quarter(d: date) -> date:
+    month = 3 * quarter_of(d)
+    return date(d.year, month, calendar.monthrange(d.year, month)[1])
+
+
+def format_money(value: Decimal | int) -> str:
+    return f"¥{Decimal(value):,.2f}"
+
+
+def format_percent(value: Decimal) -> str:
+    pct = (Decimal(value) * 100).normalize()
+    text = f"{pct:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+        if len(text.split(".")[-1]) > 2 and "." in text:
+            text = f"{round_half_up(pct, 2):f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def format_decimal(value: Decimal) -> str:
+    text = f"{Decimal(value).normalize():f}"
+    if "." in text and len(text.split(".")[1]) > 4:
+        text = f"{round_half_up(value, 4):f}".rstrip("0").rstrip(".")
+    return text
+
+
+def format_value(value: object, kind: str) -> str:
+    """Human text of a value of the given type kind (used in messages and explanations)."""
+    if isinstance(value, Unknown):
+        return "(missing)"
+    if value is None:
+        return "(none)"
+    if kind == "money":
+        return format_money(value)  # type: ignore[arg-type]
+    if kind == "percent":
+        return format_percent(value)  # type: ignore[arg-type]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v, "") for v in value) + "]"
+    return str(value)
