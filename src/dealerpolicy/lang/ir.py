@@ -143,6 +143,19 @@ class Aggregate(Expr):
         return tuple(x for x in (self.source, self.projection, self.where) if x is not None)
 
 
+@dataclass(eq=False)
+class TableLookup(Expr):
+    """A derived table: the value of the first row whose bounds contain `on`."""
+
+    on: Expr | None = None
+    rows: tuple[Any, ...] = ()  # rulebook TableRowPlan objects (label, bounds, value Expr)
+    default: Any = None
+
+    def children(self) -> tuple[Expr, ...]:
+        values = tuple(r.value for r in self.rows if r.value is not None)
+        return (self.on, *values)  # type: ignore[return-value]
+
+
 def walk(node: Expr):
     """Yield the node and all its descendants, depth first."""
     yield node
