@@ -1,0 +1,195 @@
+"""Fact values: parsing JSON input into normalised Python values, as pydantic types.
+
+`core_type(t)` turns a `Type` descriptor into a pydantic-core schema, mostly built-in
+(Rust) validators: records forbid unknown keys, and an explicit `null` in an optional
+field leaves it out, as if absent. Normalised values are documented in `schema/types.py`. The `parse_*`
+functions are the same rules for Python callers (e.g. params in rule files).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic_core import CoreSchema, PydanticOmit, SchemaValidator, core_schema
+
+from dealerpolicy.schema.types import Type
+
+__all__ = [
+    "core_type", "invalid_hint", "parse_date", "parse_decimal", "parse_money", "parse_percent",
+    "record_schema", "show_input", "validator",
+]
+
+_CENT = Decimal("0.01")
+_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+_PERCENT_RE = re.compile(r"(-?\d+(?:\.\d+)?)\s*%")
+_DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _number(value: Any) -> Decimal:
+    """A JSON number or numeric string as an exact Decimal; floats via their shortest text."""
+    kind = type(value)
+    if kind is int:
+        return Decimal(value)
+    if kind is float:
+        result = Decimal(repr(value))
+    elif kind is str and _NUMBER_RE.fullmatch(value):
+        result = Decimal(value)
+    elif kind is Decimal:
+        result = value
+    else:
+        raise ValueError("not a number")
+    if not result.is_finite():
+        raise ValueError("not a finite number")
+    return result
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """Any exact number (int, float read through its text, numeric string, Decimal)."""
+    return _number(value)
+
+
+def parse_money(value: Any) -> Decimal:
+    """Yuan, exact, with at most 2 decimals (`30000.10`, `"30000.10"`, `600000`)."""
+    kind = type(value)
+    if kind is int:
+        return Decimal(value)
+    if kind is float:
+        text = repr(value)  # the shortest text that reads back as this float
+    elif kind is str and _NUMBER_RE.fullmatch(value):
+        text = value
+    else:
+        return _cents(_number(value))
+    dot = text.find(".")
+    if "e" in text or "n" in text or (dot >= 0 and len(text) - dot > 3):
+        return _cents(Decimal(text))
+    return Decimal(text)
+
+
+def _cents(amount: Decimal) -> Decimal:
+    if not amount.is_finite() or amount != amount.quantize(_CENT):
+        raise ValueError("not money")
+    return amount
+
+
+def parse_percent(value: Any) -> Decimal:
+    """`"95%"` / `"95.5%"` or a fraction (0.95) → the Decimal fraction."""
+    if type(value) is str:
+        match = _PERCENT_RE.fullmatch(value.strip())
+        if match is None:
+            raise ValueError("not a percent")
+        return Decimal(match.group(1)).scaleb(-2)
+    return _number(value)
+
+
+def parse_date(value: Any) -> datetime.date:
+    """`YYYY-MM-DD` text (or a date) → datetime.date."""
+    if type(value) is str and _DATE_RE.fullmatch(value):
+        return datetime.date.fromisoformat(value)
+    if type(value) is datetime.date:
+        return value
+    raise ValueError("not a date")
+
+
+_DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d$")
+_SCALARS: dict[str, CoreSchema] = {
+    "string": core_schema.str_schema(strict=True),
+    "integer": core_schema.int_schema(strict=True),
+    "boolean": core_schema.bool_schema(strict=True),
+    # floats are read through their shortest decimal text: 0.1 → Decimal("0.1")
+    "decimal": core_schema.no_info_plain_validator_function(parse_decimal),
+    "money": core_schema.no_info_plain_validator_function(parse_money),
+    "percent": core_schema.no_info_plain_validator_function(parse_percent),
+    "date": core_schema.union_schema(
+        [core_schema.chain_schema([_DATE_TEXT, core_schema.date_schema()]), core_schema.date_schema(strict=True)],
+        mode="left_to_right", custom_error_type="invalid_date", custom_error_message="expected a date"),
+    "any": core_schema.any_schema(),
+}
+
+
+def _omit(value: Any) -> Any:
+    raise PydanticOmit
+
+
+def _omit_null(value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
+    if value is None:
+        raise PydanticOmit
+    return handler(value)
+
+
+def _optional(schema: CoreSchema) -> CoreSchema:
+    """An optional field: an explicit null leaves the field out (missing), like absence."""
+    if schema["type"] in ("list", "typed-dict"):
+        return core_schema.no_info_wrap_validator_function(_omit_null, schema)
+    null = core_schema.chain_schema([core_schema.none_schema(), core_schema.no_info_plain_validator_function(_omit)])
+    return core_schema.union_schema([schema, null], mode="left_to_right",
+                                    custom_error_type="invalid_value", custom_error_message="invalid value")
+
+
+def record_schema(fields: Iterable[tuple[str, Type]], path: str, required: Mapping[str, frozenset[str]],
+                  name_of: Callable[[str], str] | None = None) -> CoreSchema:
+    """A record: known keys only (extra → error), nulls dropped, required keys enforced.
+
+    `required` maps a record's dotted path to its required field names; `name_of`
+    gives a field's dotted path (default `path.field`).
+    """
+    needed = required.get(path, frozenset())
+    out: dict[str, Any] = {}
+    for name, t in fields:
+        schema = core_type(t, name_of(name) if name_of else f"{path}.{name}", required)
+        is_required = name in needed
+        out[name] = core_schema.typed_dict_field(schema if is_required else _optional(schema),
+                                                 required=is_required)
+    return core_schema.typed_dict_schema(out, extra_behavior="forbid", total=False)
+
+
+def core_type(t: Type, path: str, required: Mapping[str, frozenset[str]]) -> CoreSchema:
+    """The pydantic-core schema for the Type at dotted `path`."""
+    if t.kind == "enum":
+        return core_schema.literal_schema(list(t.values))
+    if t.kind == "list":
+        return core_schema.list_schema(record_schema(t.fields, path, required))
+    if t.kind == "record":
+        return record_schema(t.fields, path, required)
+    return _SCALARS[t.kind]
+
+
+def validator(schema: CoreSchema) -> SchemaValidator:
+    """A compiled pydantic-core validator."""
+    return SchemaValidator(schema)
+
+
+def show_input(value: Any) -> str:
+    """A value as the user wrote it in JSON: `"abc"`, `1.5`, `true`, `a list`."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Decimal | datetime.date):
+        return str(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def invalid_hint(t: Type) -> str | None:
+    """What to write instead, per value type."""
+    hints = {
+        "money": 'a number with at most 2 decimals, e.g. 30000.10 or "30000.10"',
+        "percent": 'write "95%" / "95.5%", or the fraction 0.95',
+        "date": 'write the date as "YYYY-MM-DD", e.g. "2026-03-01"',
+        "integer": "a whole number, e.g. 3",
+        "boolean": "true or false",
+        "decimal": 'a number, e.g. 1.25 or "1.25"',
+        "string": 'text in double quotes, e.g. "华南"',
+    }
+    if t.kind == "enum":
+        return "one of: " + ", ".join(t.values)
+    return hints.get(t.kind)
+
