@@ -46,6 +46,6 @@ def canonical(value: Any) -> str:
                       ensure_ascii=False)
 
 
-def to_jsonable(value: Any) -> Any:
-    """A copy made only of JSON types (dict, list, str, int, bool, None; floats stay)."""
-    return json.loads(dumps(value))
+def to_jsonable(value: Any, floats_as_text: bool = False) -> Any:
+    """A copy made only of JSON types; with `floats_as_text`, floats become exact strings."""
+    return json.loads(dumps(value), parse_float=str if floats_as_text else float)
