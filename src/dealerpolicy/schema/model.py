@@ -160,7 +160,7 @@ class _Reader:
                 self._unknown_key(key, child, what, allowed)
         for key in required:
             if key not in node.value:
-                self.bag.add("schema.missing_key", f'{what} has no "{key}"', node.span,
+                self.bag.add("schema.missing_key", f'{what} has no "{key}"', node.key_span or node.span,
                              hint=f'add "{key}:"')
         return node.value
 
@@ -362,7 +362,7 @@ def _shown(node: Node) -> str:
         return "a mapping"
     if isinstance(node.value, list):
         return "a list"
-    return show_input(node.text if node.text is not None else node.value)
+    return node.text if node.text else show_input(node.value)  # as written in the file
 
 
 # --------------------------------------------------------------------------- fact errors
