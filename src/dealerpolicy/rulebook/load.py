@@ -38,18 +38,18 @@ def load_rulebook(rules_dir: str | Path) -> Rulebook:
     bag = DiagnosticBag()
     schema_path = root / "schema.yaml"
     if not schema_path.exists():
-        raise RulesError(Diagnostic("rules.no_schema", f"{_display(schema_path, root)}: no schema.yaml",
+        raise RulesError(Diagnostic("rules.no_schema", f"{schema_path}: no schema.yaml",
                                     hint="every rules folder needs a schema.yaml with types and points"))
     schema: Schema | None = None
     try:
         schema = load_schema(schema_path)
     except RulesError as exc:
         bag.extend(exc.diagnostics)
-    files = {_display(schema_path, root): schema_path.read_text(encoding="utf-8")}
+    files = {"schema.yaml": schema_path.read_text(encoding="utf-8")}
     policies: list[Policy] = []
     for path in policy_files(root):
-        name = _display(path, root)
-        files[name] = path.read_text(encoding="utf-8")
+        name = str(path)
+        files[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
         try:
             node = load_file(path, name)
         except RulesError as exc:
@@ -75,13 +75,6 @@ def policy_files(root: Path) -> list[Path]:
             continue
         out.append(path)
     return out
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(Path(root.name) / path.relative_to(root)) if root.name else str(path)
-    except ValueError:
-        return str(path)
 
 
 class PolicyLoader:

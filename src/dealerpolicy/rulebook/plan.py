@@ -14,10 +14,10 @@ from dealerpolicy.schema import Schema
 
 
 def content_hash(files: dict[str, str]) -> str:
-    """sha256 over every file's path and text, in path order: the same files → the same version."""
+    """sha256 over every file's relative path and text, in path order: same files → same version."""
     h = hashlib.sha256()
     for name in sorted(files):
-        h.update(name.replace("\\", "/").split("/", 1)[-1].encode())
+        h.update(name.encode())
         h.update(b"\0")
         h.update(files[name].encode())
         h.update(b"\0")
@@ -29,7 +29,7 @@ class Rulebook:
     root: Path
     schema: Schema
     policies: list[Policy]
-    files: dict[str, str]  # display path → text (what the rules version hashes)
+    files: dict[str, str]  # path relative to root → text (what the rules version hashes)
     version: str = field(init=False)
 
     def __post_init__(self) -> None:

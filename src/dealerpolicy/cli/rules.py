@@ -1,0 +1,49 @@
+"""`dealerpolicy validate` and `dealerpolicy schema`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from dealerpolicy.cli.render import report_error
+from dealerpolicy.errors import DealerPolicyError
+
+
+@click.command()
+@click.argument("rules_dir", default="rules", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Also run the lint checks (dead rules, gaps, unused params).")
+def validate(rules_dir: str, fmt: str, strict: bool) -> None:
+    """Check a rules folder like a compiler: every problem with file:line:column and a hint.
+
+    Example: dealerpolicy validate rules/
+    """
+    from dealerpolicy import api
+
+    try:
+        book = api.load_rulebook(rules_dir)
+        findings = api.lint(book) if strict else []
+    except DealerPolicyError as exc:
+        report_error(exc, fmt)
+        sys.exit(1)
+    if findings:
+        report_error(DealerPolicyError(findings), fmt)
+        sys.exit(1)
+    if fmt == "json":
+        click.echo(json.dumps({"errors": [], "summary": book.summary()}, ensure_ascii=False))
+    else:
+        click.echo(f"ok: {book.summary()}")
+
+
+@click.command()
+@click.option("--json-schema", "as_json_schema", is_flag=True, help="Print the JSON Schema of policy files.")
+def schema(as_json_schema: bool) -> None:
+    """Print the JSON Schema of the policy-file format, for editors (VS Code YAML extension).
+
+    Example: dealerpolicy schema --json-schema > policy.schema.json
+    """
+    from dealerpolicy.rulebook.model import policy_json_schema
+
+    click.echo(json.dumps(policy_json_schema(), ensure_ascii=False, indent=2))

@@ -1,0 +1,252 @@
+"""Compile a policy's rule conditions into durable_rules conditions over one flat fact.
+
+Each request becomes ONE flat fact: `{key: int | str | bool}` (money in fen, dates as
+day numbers, percents and decimals scaled). Simple comparisons (a field or derived value
+against a constant, or two exactly-encoded fields) go to durable_rules as they are;
+anything it cannot do safely — arithmetic, functions, aggregates, comparisons of values
+that are not exact integers at their scale, long `in` lists — is *hoisted*: computed in
+Python as a boolean key the durable condition then tests. Conditions are first put in
+negation normal form, so an absent key (an unknown value) never matches, exactly like
+Kleene logic says a condition over unknown data is not true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dealerpolicy.lang import ir
+from dealerpolicy.lang.values import Unknown
+from dealerpolicy.rulebook.policy import Policy
+
+SCALES = {"money": 100, "percent": 10**6, "decimal": 10**6, "integer": 1}
+OPS = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+MAX_IN_OPTIONS = 16
+INT64 = 2**63 - 1
+
+
+@dataclass
+class KeySpec:
+    """How one flat-fact key is computed from the evaluation env."""
+
+    key: str
+    getter: Callable[[dict], Any]
+    encode: Callable[[Any], Any]
+
+
+@dataclass
+class CompiledPolicy:
+    policy: Policy
+    conditions: dict[str, dict]  # rule id → durable condition
+    keys: list[KeySpec] = field(default_factory=list)
+    rule_keys: dict[str, frozenset[str]] = field(default_factory=dict)  # rule id → keys it reads
+    hoisted: int = 0
+    native: int = 0
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    return _Compiler(policy).run()
+
+
+class _Compiler:
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.keys: dict[str, KeySpec] = {}
+        self.hoists = 0
+        self.native = 0
+        self.used: set[str] = set()
+
+    def run(self) -> CompiledPolicy:
+        conditions: dict[str, dict] = {}
+        rule_keys: dict[str, frozenset[str]] = {}
+        for rule in self.policy.rules:
+            self.used = set()
+            conditions[rule.id] = self.cond(rule.when, True)
+            rule_keys[rule.id] = frozenset(self.used)
+        return CompiledPolicy(self.policy, conditions, list(self.keys.values()), rule_keys,
+                              self.hoists, self.native)
+
+    # -- boolean structure -----------------------------------------------------
+    def cond(self, e: ir.Expr, positive: bool) -> dict:
+        if isinstance(e, ir.Logic):
+            is_and = (e.op == "and") == positive
+            parts = [self.cond(i, positive) for i in e.items]
+            return {"$and" if is_and else "$or": parts}
+        if isinstance(e, ir.Not):
+            return self.cond(e.operand, not positive)  # type: ignore[arg-type]
+        native = self.native_atom(e, positive)
+        if native is not None:
+            self.native += 1
+            return native
+        return self.hoist(e, positive)
+
+    def hoist(self, e: ir.Expr, positive: bool) -> dict:
+        """Compute the atom in Python; durable tests the resulting boolean key."""
+        self.hoists += 1
+        key = f"h{self.hoists}"
+        fn = e.fn
+        if positive:
+            def getter(env, _f=fn):
+                return _f(env)
+        else:
+            def getter(env, _f=fn):
+                v = _f(env)
+                return (not v) if v.__class__ is bool else v
+        self.keys[key] = KeySpec(key, getter, _encode_bool)
+        self.used.add(key)
+        return {"$eq": {key: True}}
+
+    # -- atoms -----------------------------------------------------------------------
+    def native_atom(self, e: ir.Expr, positive: bool) -> dict | None:
+        if isinstance(e, ir.Ref) and e.type.kind == "boolean" and e.kind != "item":
+            key = self.ref_key(e, None)
+            return {"$eq": {key: positive}} if key else None
+        if isinstance(e, ir.Compare):
+            op = e.op if positive else NEGATE[e.op]
+            return self.compare(op, e.left, e.right)  # type: ignore[arg-type]
+        if isinstance(e, ir.InSet):
+            return self.in_set(e, positive)
+        if isinstance(e, ir.Between):
+            lo, hi = (">=", "<=") if positive else ("<", ">")
+            a = self.compare(lo, e.value, e.low)  # type: ignore[arg-type]
+            b = self.compare(hi, e.value, e.high)  # type: ignore[arg-type]
+            if a is None or b is None:
+                return None
+            return {"$and" if positive else "$or": [a, b]}
+        return None
+
+    def compare(self, op: str, left: ir.Expr, right: ir.Expr) -> dict | None:
+        if _is_const(left) and not _is_const(right):
+            left, right, op = right, left, FLIP[op]
+        if not _is_simple(left):
+            return None
+        if _is_const(right):
+            return self.against_const(op, left, right.value)  # type: ignore[attr-defined]
+        if _is_simple(right) and _exact_int(left) and _exact_int(right) and _same_scale(left, right):
+            a, b = self.ref_key(left, "x"), self.ref_key(right, "x")
+            if a and b:
+                return {OPS[op]: {a: {"$m": b}}}
+        return None
+
+    def against_const(self, op: str, ref: ir.Expr, value: Any) -> dict | None:
+        kind = ref.type.kind
+        if kind in ("string", "enum"):
+            if op not in ("==", "!=") or not isinstance(value, str):
+                return None
+            key = self.ref_key(ref, None)
+            return {OPS[op]: {key: value}} if key else None
+        if kind == "boolean":
+            if op not in ("==", "!=") or not isinstance(value, bool):
+                return None
+            key = self.ref_key(ref, None)
+            return {OPS[op]: {key: value}} if key else None
+        if kind == "date":
+            if not isinstance(value, date):
+                return None
+            key = self.ref_key(ref, None)
+            return {OPS[op]: {key: value.toordinal()}} if key else None
+        scale = SCALES.get(kind)
+        if scale is None or isinstance(value, bool) or not isinstance(value, int | Decimal):
+            return None
+        scaled = Decimal(value) * scale
+        if scaled != scaled.to_integral_value() or abs(scaled) > INT64:
+            return None
+        c = int(scaled)
+        if _exact_int(ref):
+            key = self.ref_key(ref, "x")
+            return {OPS[op]: {key: c}} if key else None
+        floor_key, ceil_key = self.ref_key(ref, "f"), self.ref_key(ref, "c")
+        if not (floor_key and ceil_key):
+            return None
+        if op in (">", "<="):
+            return {OPS[op]: {ceil_key: c}}
+        if op in (">=", "<"):
+            return {OPS[op]: {floor_key: c}}
+        if op == "==":
+            return {"$and": [{"$eq": {floor_key: c}}, {"$eq": {ceil_key: c}}]}
+        return {"$or": [{"$neq": {floor_key: c}}, {"$neq": {ceil_key: c}}]}
+
+    def in_set(self, e: ir.InSet, positive: bool) -> dict | None:
+        if len(e.options) > MAX_IN_OPTIONS or not all(_is_const(o) for o in e.options):
+            return None
+        include = positive != e.negated
+        parts = []
+        for o in e.options:
+            atom = self.compare("==" if include else "!=", e.value, o)  # type: ignore[arg-type]
+            if atom is None:
+                return None
+            parts.append(atom)
+        if not parts:
+            return None
+        return {"$or" if include else "$and": parts} if len(parts) > 1 else parts[0]
+
+    # -- keys --------------------------------------------------------------------------
+    def ref_key(self, ref: ir.Expr, mode: str | None) -> str | None:
+        """The flat key of a field/derived value (mode: x exact int, f floor, c ceil, None as is)."""
+        if not isinstance(ref, ir.Ref) or ref.kind == "item":
+            return None
+        base = ref.path.replace(".", "__") if ref.kind == "fact" else f"d__{ref.path}"
+        key = base if mode in (None, "x") else f"{base}__{mode}"
+        if key not in self.keys:
+            self.keys[key] = KeySpec(key, ref.fn, _encoder(ref.type.kind, mode))
+        self.used.add(key)
+        return key
+
+
+def _is_const(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and not isinstance(e.value, list)
+
+
+def _is_simple(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Ref) and e.kind != "item" and e.type.kind != "list"
+
+
+def _exact_int(e: ir.Expr) -> bool:
+    """Values of this ref are exact integers at their scale (fact money has at most 2 decimals)."""
+    kind = e.type.kind
+    if kind in ("integer", "date"):
+        return True
+    return kind == "money" and isinstance(e, ir.Ref) and e.kind == "fact"
+
+
+def _same_scale(a: ir.Expr, b: ir.Expr) -> bool:
+    return SCALES.get(a.type.kind, 0) == SCALES.get(b.type.kind, 0) or a.type.kind == b.type.kind
+
+
+def _encode_bool(v: Any) -> Any:
+    return v if v.__class__ is bool else None
+
+
+def _encoder(kind: str, mode: str | None) -> Callable[[Any], Any]:
+    if kind == "date":
+        return lambda v: v.toordinal() if isinstance(v, date) else None
+    if kind in ("string", "enum"):
+        return lambda v: v if isinstance(v, str) else None
+    if kind == "boolean":
+        return _encode_bool
+    scale = SCALES[kind]
+    if mode == "x":
+        def exact(v):
+            if v.__class__ is Unknown or v is None:
+                return None
+            scaled = v * scale
+            i = int(scaled)
+            if i != scaled or abs(i) > INT64:
+                raise ValueError(f"value {v} does not fit the engine's exact integers")
+            return i
+        return exact
+    import math
+
+    rounding = math.floor if mode == "f" else math.ceil
+
+    def bounded(v):
+        if v.__class__ is Unknown or v is None:
+            return None
+        i = rounding(Decimal(v) * scale)
+        return max(-INT64, min(INT64, i))
+    return bounded

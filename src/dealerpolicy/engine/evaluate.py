@@ -1,0 +1,208 @@
+"""Decide one request: bind facts, compute derived values, assert into durable_rules, combine.
+
+Stateless per request: everything a decision needs is in the request's facts (history
+such as offences and invoices arrives as facts), so any number of threads or processes
+can share one `Engine`. The durable_rules sessions are created and deleted per call by
+`DurableEvaluator`, which serialises calls into its C rulesets with a lock.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dealerpolicy.engine.compile import CompiledPolicy, compile_policy
+from dealerpolicy.engine.durable_host import DurableEvaluator
+from dealerpolicy.errors import Diagnostic, EngineError, FactsError
+from dealerpolicy.lang.values import Unknown
+from dealerpolicy.rulebook.plan import Rulebook
+from dealerpolicy.rulebook.policy import Policy, Rule
+from dealerpolicy.schema.model import Point
+
+
+@dataclass
+class PolicyResult:
+    """What one policy version said about a request."""
+
+    policy: Policy
+    env: dict[str, Any]
+    matched: list[Rule]
+    unknown: list[tuple[Rule, Unknown]]
+    severity: int = 0
+    lenient_note: str | None = None
+
+
+@dataclass
+class Evaluation:
+    """The engine's raw result; `explain` turns it into the decision JSON."""
+
+    point: Point
+    facts: dict[str, Any]
+    as_of: date
+    subject: Any
+    results: list[PolicyResult]
+    outcome: str
+    missing: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+class _PolicyRunner:
+    def __init__(self, compiled: CompiledPolicy, evaluator: DurableEvaluator):
+        self.compiled = compiled
+        self.policy = compiled.policy
+        self.evaluator = evaluator
+        self.params = {name: p.value if p.mapping is None else p.mapping
+                       for name, p in self.policy.params.items()}
+        self.derived = [(d.name, d.expr.fn) for d in self.policy.derived]
+        self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
+        self.rules = {r.id: r for r in self.policy.rules}
+        self.rule_keys = compiled.rule_keys
+
+    def run(self, facts: dict[str, Any], point: Point) -> PolicyResult:
+        env = dict(facts)
+        env.update(self.params)
+        for name, fn in self.derived:
+            env[name] = fn(env)
+        flat: dict[str, Any] = {}
+        absent: set[str] = set()
+        for key, getter, encode in self.keys:
+            value = getter(env)
+            if value is None or value.__class__ is Unknown:
+                absent.add(key)
+                continue
+            encoded = encode(value)
+            if encoded is None:
+                absent.add(key)
+            else:
+                flat[key] = encoded
+        fired = set(self.evaluator.evaluate(flat))
+        matched: list[Rule] = []
+        unknown: list[tuple[Rule, Unknown]] = []
+        for rule in self.policy.rules:
+            if rule.id in fired:
+                matched.append(rule)
+            elif absent and self.rule_keys[rule.id] & absent:
+                verdict = rule.when.fn(env)
+                if verdict is True:
+                    raise EngineError(Diagnostic(
+                        "engine.disagreement",
+                        f"durable_rules did not match {rule.id} but its condition is true; this is a bug",
+                        hint="report it with the request"))
+                if verdict.__class__ is Unknown and rule.on_missing != "ignore":
+                    unknown.append((rule, verdict))
+        severity = max((point.severity(r.outcome) for r in matched), default=0)
+        for rule, _ in unknown:
+            severity = max(severity, point.severity(rule.on_missing or point.missing))
+        return PolicyResult(self.policy, env, matched, unknown, severity)
+
+
+class Engine:
+    """A compiled rulebook: one durable_rules evaluator per policy version."""
+
+    def __init__(self, rulebook: Rulebook):
+        self.rulebook = rulebook
+        self.schema = rulebook.schema
+        self._runners: dict[str, _PolicyRunner] = {}
+        for policy in rulebook.policies:
+            compiled = compile_policy(policy)
+            evaluator = DurableEvaluator(_ruleset_name(rulebook, policy), compiled.conditions)
+            self._runners[policy.key] = _PolicyRunner(compiled, evaluator)
+
+    @property
+    def version(self) -> str:
+        return self.rulebook.version
+
+    def close(self) -> None:
+        for runner in self._runners.values():
+            runner.evaluator.close()
+
+    def evaluate(self, point_name: str, raw_facts: Any, as_of: date | str | None = None,
+                 today: date | None = None) -> Evaluation:
+        """Evaluate one request; raises FactsError for bad input (nothing is decided then)."""
+        point = self._point(point_name)
+        facts = self.schema.bind(point_name, raw_facts)
+        for fact_type in point.facts:
+            facts.setdefault(fact_type, {})
+        when = self._as_of(point, facts, as_of)
+        today = today or date.today()
+        results: list[PolicyResult] = []
+        notes: list[str] = []
+        for policy in self.rulebook.in_force(point_name, when):
+            result = self._runners[policy.key].run(facts, point)
+            if policy.leniency == "most_lenient":
+                result = self._most_lenient(result, facts, point, today)
+            results.append(result)
+        if not results:
+            notes.append(f"no policy of point {point_name} is in force on {when.isoformat()}")
+        severity = max((r.severity for r in results), default=0)
+        outcome = point.outcomes[len(point.outcomes) - severity] if severity else point.default
+        missing = sorted({p for r in results for _, u in r.unknown for p in u.paths})
+        return Evaluation(point, facts, when, _subject(point, facts), results, outcome, missing, notes)
+
+    def _most_lenient(self, result: PolicyResult, facts: dict, point: Point, today: date) -> PolicyResult:
+        """从旧兼从轻: also try the version in force today; keep the one less severe to the dealer."""
+        current = self.rulebook.version_of(result.policy.id, today)
+        if current is None or current is result.policy:
+            return result
+        alternative = self._runners[current.key].run(facts, point)
+        if alternative.severity < result.severity:
+            alternative.lenient_note = (f"version {current.version} (in force on {today}) is more lenient than "
+                                        f"version {result.policy.version} and was applied")
+            return alternative
+        result.lenient_note = (f"version {result.policy.version} applied; version {current.version} "
+                               f"(in force on {today}) is not more lenient")
+        return result
+
+    def _point(self, name: str) -> Point:
+        point = self.schema.points.get(name)
+        if point is None:
+            import difflib
+
+            guess = difflib.get_close_matches(name, list(self.schema.points), n=1)
+            raise FactsError(Diagnostic("request.unknown_point", f"unknown decision point {name!r}",
+                                        field_path="point",
+                                        hint=f"did you mean {guess[0]!r}?" if guess
+                                        else "points: " + ", ".join(self.schema.points)))
+        return point
+
+    @staticmethod
+    def _as_of(point: Point, facts: dict, as_of: date | str | None) -> date:
+        if isinstance(as_of, date):
+            return as_of
+        if isinstance(as_of, str):
+            try:
+                return date.fromisoformat(as_of)
+            except ValueError:
+                raise FactsError(Diagnostic("request.invalid", f"as_of: expected a date like 2026-03-01, got "
+                                            f"{as_of!r}", field_path="as_of")) from None
+        if point.date:
+            fact, _, name = point.date.partition(".")
+            value = facts.get(fact, {}).get(name)
+            if isinstance(value, date):
+                return value
+            raise FactsError(Diagnostic("fact.missing_required", f"{point.date} is needed to choose the policy "
+                                        "versions in force", field_path=f"facts.{point.date}",
+                                        hint="send it, or pass as_of"))
+        return date.today()
+
+
+def _subject(point: Point, facts: dict) -> Any:
+    if not point.subject:
+        return None
+    fact, _, name = point.subject.partition(".")
+    return facts.get(fact, {}).get(name)
+
+
+def _ruleset_name(rulebook: Rulebook, policy: Policy) -> str:
+    return f"{policy.key}#{rulebook.short_version}#{uuid.uuid4().hex[:8]}"
+
+
+def new_decision_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_ns() -> int:
+    return time.perf_counter_ns()

@@ -1,0 +1,44 @@
+"""Typed runtime values as JSON: money as exact strings with 2 decimals, percents as "95.5%"."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dealerpolicy.lang.values import Unknown, format_decimal, format_percent
+
+
+def to_json(value: Any, kind: str) -> Any:
+    if value is None or isinstance(value, Unknown):
+        return None
+    if isinstance(value, bool | int | str):
+        if kind == "money" and isinstance(value, int) and not isinstance(value, bool):
+            return f"{value}.00"
+        return value
+    if isinstance(value, Decimal):
+        if kind == "money":
+            return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value.normalize():f}"
+        if kind == "percent":
+            return format_percent(value)
+        return format_decimal(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [facts_to_json(v) if isinstance(v, dict) else to_json(v, "") for v in value]
+    return str(value)
+
+
+def facts_to_json(facts: dict[str, Any]) -> dict[str, Any]:
+    """Normalised facts back to JSON (Decimals as strings, dates as ISO text)."""
+    out: dict[str, Any] = {}
+    for k, v in facts.items():
+        if isinstance(v, dict):
+            out[k] = facts_to_json(v)
+        elif isinstance(v, list):
+            out[k] = [facts_to_json(i) if isinstance(i, dict) else to_json(i, "") for i in v]
+        elif isinstance(v, Decimal):
+            out[k] = f"{v:f}"
+        else:
+            out[k] = to_json(v, "")
+    return out

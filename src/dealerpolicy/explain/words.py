@@ -1,0 +1,76 @@
+"""Words of explanations in zh and en, and the unparser that writes an IR node back as text."""
+
+from __future__ import annotations
+
+from dealerpolicy.lang import ir
+from dealerpolicy.lang.values import format_value
+
+OP_SYMBOL = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+BOUND = {
+    "zh": {"<=": "（含）", ">=": "（含）", "<": "（不含）", ">": "（不含）"},
+    "en": {"<=": "(inclusive)", ">=": "(inclusive)", "<": "(exclusive)", ">": "(exclusive)"},
+}
+RESULT = {
+    "zh": {True: "成立", False: "不成立", None: "未知（缺少数据）"},
+    "en": {True: "true", False: "false", None: "unknown (missing data)"},
+}
+WORDS = {
+    "zh": {"in": "属于", "not in": "不属于", "between": "介于", "and": "且", "not": "并非", "counted": "计入",
+           "excluded": "排除", "row": "落在区间", "value": "取值", "missing": "缺少数据", "param": "参数",
+           "no_items": "没有符合条件的项目", "default": "默认值"},
+    "en": {"in": "in", "not in": "not in", "between": "between", "and": "and", "not": "not", "counted": "counted",
+           "excluded": "excluded", "row": "falls in row", "value": "value", "missing": "missing", "param": "param",
+           "no_items": "no matching items", "default": "default"},
+}
+
+
+def unparse(e: ir.Expr) -> str:
+    """The expression as text (canonical spacing), for explanations."""
+    if isinstance(e, ir.Const):
+        if e.param:
+            return e.param
+        return format_value(e.value, e.type.kind) if not isinstance(e.value, str) else f'"{e.value}"'
+    if isinstance(e, ir.Ref):
+        return e.field_name if e.kind == "item" else e.path
+    if isinstance(e, ir.ParamIndex):
+        return f"{e.param}[{unparse(e.key)}]" if e.key else e.param
+    if isinstance(e, ir.Arith):
+        return f"{_paren(e.left)} {e.op} {_paren(e.right)}"
+    if isinstance(e, ir.Neg):
+        return f"-{_paren(e.operand)}"
+    if isinstance(e, ir.Compare):
+        return f"{unparse(e.left)} {OP_SYMBOL[e.op]} {unparse(e.right)}"
+    if isinstance(e, ir.InSet):
+        opts = e.param or "[" + ", ".join(unparse(o) for o in e.options) + "]"
+        return f"{unparse(e.value)} {'not in' if e.negated else 'in'} {opts}"
+    if isinstance(e, ir.Between):
+        return f"{unparse(e.value)} between {unparse(e.low)} and {unparse(e.high)}"
+    if isinstance(e, ir.Logic):
+        return f" {e.op} ".join(_paren(i) for i in e.items)
+    if isinstance(e, ir.Not):
+        return f"not {_paren(e.operand)}"
+    if isinstance(e, ir.Func):
+        return f"{e.name}({', '.join(unparse(a) for a in e.args)})"
+    if isinstance(e, ir.Aggregate):
+        src = unparse(e.source) if e.source else "?"
+        inner = src if e.projection is None else unparse(e.projection)
+        if e.projection is not None and e.source is not None:
+            inner = _qualify(e.projection, e.source.path)
+        where = f" where {unparse(e.where)}" if e.where is not None else ""
+        return f"{e.name}({inner}{where})"
+    if isinstance(e, ir.TableLookup):
+        return f"table({unparse(e.on)})" if e.on else "table"
+    return "?"
+
+
+def _qualify(projection: ir.Expr, list_path: str) -> str:
+    if isinstance(projection, ir.Ref) and projection.kind == "item":
+        return f"{list_path}.{projection.field_name}"
+    return unparse(projection)
+
+
+def _paren(e: ir.Expr | None) -> str:
+    if e is None:
+        return "?"
+    text = unparse(e)
+    return f"({text})" if isinstance(e, ir.Logic | ir.Arith) else text
