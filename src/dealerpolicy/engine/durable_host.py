@@ -210,12 +210,18 @@ def _check(rule: str, cond: Any) -> _Checked:
             guarded = {"$and": [{"$ex": {ref: 1}}, {op: {key: {"$m": ref}}}]}
             return _Checked(guarded, {key, ref}, 1)
         const = _check_const(rule, operand)
+        if isinstance(const, str) and op not in ("$eq", "$neq"):
+            # durable 2.0.28 orders strings inconsistently: both "z" > "华" and "华南" > "a".
+            raise _reject(rule, f"{op} against a string is not supported (durable's string "
+                                "ordering is unreliable)", hint="compare int codes or day numbers")
         return _Checked({op: {key: const}}, {key}, 1)
     if op.startswith("$"):
         hint = "rewrite division as multiplication in the compiler" if op == "$div" else None
         raise _reject(rule, f"unsupported operator {op!r}", hint=hint)
     _check_key(rule, op)
-    if isinstance(arg, dict | list):
+    if isinstance(arg, dict):  # {"a": {"$m": "b"}} is equality with a same-fact reference
+        return _check(rule, {"$eq": {op: arg}})
+    if isinstance(arg, list):
         raise _reject(rule, f"equality against a non-constant {arg!r}")
     return _Checked({op: _check_const(rule, arg)}, {op}, 1)
 
@@ -374,8 +380,9 @@ class DurableEvaluator:
             f"{_RULE_PREFIX}{i}": {"all": [{"m": {"$and": [{"id": _FACT_ID}, checked[i].durable]}}]}
             for i in indices
         }
-        # Matches every fact we assert (and the bare salvage fact), never the state fact.
-        rules[_SENTINEL] = {"all": [{"m": {"$or": [{"id": _FACT_ID}, {"id": _SALVAGE_ID}]}}]}
+        # Matches every fact, including durable's session-state fact and the salvage fact.
+        # (An $or here would count as 2 patterns against the 65-pattern limit.)
+        rules[_SENTINEL] = {"all": [{"m": {"$ex": {"id": 1}}}]}
         return rules
 
     def _create(self, n: int, chunk: _Chunk, checked: list[_Checked]) -> None:
