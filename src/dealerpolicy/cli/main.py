@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from dealerpolicy.cli import audit as audit_cmds
+from dealerpolicy.cli import decide as decide_cmds
 from dealerpolicy.cli import registry as registry_cmds
+from dealerpolicy.cli import rules as rules_cmds
 from dealerpolicy.cli import serve as serve_cmds
 
 
@@ -15,6 +17,10 @@ def cli() -> None:
     """dealerpolicy — dealer policies as YAML rules, explained and audited decisions."""
 
 
+cli.add_command(rules_cmds.validate)
+cli.add_command(rules_cmds.schema)
+cli.add_command(decide_cmds.check)
+cli.add_command(decide_cmds.explain)
 cli.add_command(audit_cmds.audit)
 cli.add_command(registry_cmds.registry)
 cli.add_command(registry_cmds.incidents)

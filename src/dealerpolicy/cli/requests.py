@@ -1,0 +1,98 @@
+"""Read decision requests from JSON, JSONL or CSV, each with the line it came from."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from dealerpolicy.errors import Diagnostic, FactsError
+from dealerpolicy.schema.model import Schema
+
+TRUE = {"true", "1", "yes", "y", "是"}
+FALSE = {"false", "0", "no", "n", "否"}
+
+
+def read_requests(text: str, name: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
+    """Yield (line, raw request or FactsError) in input order; one bad line never stops the rest."""
+    stripped = text.lstrip()
+    if name.endswith(".csv") or (not stripped.startswith(("{", "[")) and "," in stripped.split("\n", 1)[0]):
+        yield from _csv(text, schema, default_point)
+    elif stripped.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, _bad(exc.lineno, f"invalid JSON: {exc.msg}")
+            return
+        for i, item in enumerate(items, 1):
+            yield i, item
+    else:
+        yield from _jsonl(text)
+
+
+def _bad(line: int, message: str, hint: str | None = None) -> FactsError:
+    return FactsError(Diagnostic("request.invalid", message, field_path=f"line {line}", hint=hint))
+
+
+def _jsonl(text: str) -> Iterator[tuple[int, Any]]:
+    stripped = text.strip()
+    if stripped.startswith("{") and "\n" in stripped:
+        try:  # one pretty-printed JSON object
+            yield 1, json.loads(stripped)
+            return
+        except json.JSONDecodeError:
+            pass
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, _bad(number, f"invalid JSON at column {exc.colno}: {exc.msg}")
+
+
+def _csv(text: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        line = reader.line_num
+        try:
+            yield line, _row_request(row, schema, default_point, line)
+        except FactsError as exc:
+            yield line, exc
+
+
+def _row_request(row: dict[str, str], schema: Schema, default_point: str | None, line: int) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    request: dict[str, Any] = {"point": row.pop("point", None) or default_point, "facts": facts}
+    as_of = row.pop("as_of", None)
+    if as_of:
+        request["as_of"] = as_of
+    for column, cell in row.items():
+        if column is None or cell is None or cell == "":
+            continue
+        fact, _, field = column.partition(".")
+        if not field:
+            raise _bad(line, f"column {column!r} must name a field like order.amount")
+        facts.setdefault(fact, {})[field] = _cell(cell, schema.field(column), line, column)
+    return request
+
+
+def _cell(cell: str, t: Any, line: int, column: str) -> Any:
+    kind = t.kind if t is not None else "string"
+    text = cell.strip()
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            return text  # the schema reports it with its path
+    if kind == "boolean":
+        low = text.lower()
+        return True if low in TRUE else False if low in FALSE else text
+    if kind == "list":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _bad(line, f"column {column}: a list cell must be JSON ({exc.msg})") from None
+    return text

@@ -1,0 +1,65 @@
+"""config.yaml → settings (pydantic), with DEALERPOLICY_DATABASE_URL overriding the database URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dealerpolicy.errors import ConfigError, Diagnostic
+
+DEFAULT_DB = "sqlite:///dealerpolicy.db"
+
+
+class Token(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    token: str = Field(min_length=16, description="bearer token (at least 16 characters)")
+    roles: list[Literal["check", "audit", "admin"]]
+
+
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    max_body_bytes: int = 1_000_000
+    max_batch: int = 1000
+    fail_open: bool = False
+    watch_rules: bool = False
+    tokens: list[Token] = Field(default_factory=list)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules_dir: str = "rules"
+    database_url: str = DEFAULT_DB
+    language: Literal["zh", "en"] = "zh"
+    masked_fields: list[str] = Field(default_factory=list)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+
+def load_settings(path: str | Path | None = None, database_url: str | None = None) -> Settings:
+    """Read a config file (optional); --db / DEALERPOLICY_DATABASE_URL override its database URL."""
+    data: dict = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(Diagnostic("config.unreadable", f"{p}: {exc.strerror}")) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(Diagnostic("config.invalid", f"{p}: not valid YAML ({exc})")) from None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        diags = [Diagnostic("config.invalid", f"{'.'.join(map(str, e['loc']))}: {e['msg']}",
+                            field_path=str(path)) for e in exc.errors()]
+        raise ConfigError(diags) from None
+    url = database_url or os.environ.get("DEALERPOLICY_DATABASE_URL")
+    if url:
+        settings.database_url = url
+    return settings
