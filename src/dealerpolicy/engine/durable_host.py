@@ -30,6 +30,14 @@ Safety measures (each verified; see tests/unit/engine/test_durable_host.py):
 * Objects with several keys are rejected: durable silently tests only the first one.
 * Rules are split into C rulesets so that one fact can match at most 60 alpha paths
   (error 303 fires past 65 in 2.0.28) and carries at most 250 properties (error 302).
+* ``$gt``-style comparisons against strings are rejected: durable orders strings
+  inconsistently (both ``"z" > "华"`` and ``"华南" > "a"`` hold).
+
+Measured (CPython 3.11, 2 vCPU, bench/raw_durable.py, 20 rules, ~1.3 matches/fact):
+~22k evaluations/s, p50 41 µs, p99 83 µs (durable's Python API: ~9k/s); the C calls are
+~28 µs of that (session create/delete grows with rules per ruleset). RSS flat over 1M
+evaluations (24.7 -> 24.7 MiB). 8 threads x 2,000: identical results, ~20k/s in total.
+valgrind: 0 errors on a mixed run (matches, misses, >60 rules, a rejected fact).
 """
 
 from __future__ import annotations
