@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sqlite3
+import sys
+import types
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from click.testing import CliRunner
 
 from dealerpolicy.audit import AuditStore
 from dealerpolicy.cli.main import cli
+from dealerpolicy.errors import Diagnostic, FactsError
 from dealerpolicy.registry import RegistryStore
 
 
@@ -151,3 +154,60 @@ def test_incidents_confirm(db: str, seeded: list) -> None:
     assert "answers 'order', not 'incident'" in order.output
     dealer = RegistryStore(db).get_dealer("D001")
     assert dealer["status"] == "suspended" and dealer["offences"][0]["level"] == "L3"
+
+
+def _fake_api(monkeypatch: pytest.MonkeyPatch, **functions: Any) -> None:
+    module = types.ModuleType("dealerpolicy.api")
+    for name, fn in functions.items():
+        setattr(module, name, fn)
+    monkeypatch.setitem(sys.modules, "dealerpolicy.api", module)
+
+
+def test_show_reexplain_passes_the_record_and_its_rulebook(db: str, seeded: list,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    AuditStore(db).store_rulebook("v1", {"policies/credit.yaml": "id: credit\n"})
+    calls = []
+
+    def reexplain(record: dict, files: dict) -> dict:
+        calls.append((record["decision_id"], files))
+        return {"reasons": ["again"]}
+
+    _fake_api(monkeypatch, reexplain=reexplain)
+    out = run("audit", "show", seeded[0]["decision_id"], "--reexplain", "--db", db).output
+    assert json.loads(out) == {"reasons": ["again"]}
+    assert calls == [(seeded[0]["decision_id"], {"policies/credit.yaml": "id: credit\n"})]
+
+
+def test_show_reexplain_without_the_api_says_so(db: str, seeded: list,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_api(monkeypatch)
+    out = run("audit", "show", seeded[0]["decision_id"], "--reexplain", "--db", db, code=1).output
+    assert out == ("Error: --reexplain needs dealerpolicy.api.reexplain, "
+                   "which this installation does not have\n")
+
+
+def test_registry_import_uses_the_schema_validator(db: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+
+    def dealer_validator(rules_dir: Path) -> Any:
+        seen.append(rules_dir)
+
+        def validate(row: dict) -> dict:
+            if row.get("tier") != "gold":
+                raise FactsError(Diagnostic("fact.invalid", "tier must be gold",
+                                            field_path="dealer.tier"))
+            return row
+        return validate
+
+    _fake_api(monkeypatch, dealer_validator=dealer_validator)
+    src = tmp_path / "dealers.jsonl"
+    src.write_text('{"dealer_id": "D1", "tier": "gold"}\n{"dealer_id": "D2", "tier": "tin"}\n',
+                   encoding="utf-8")
+    result = CliRunner().invoke(cli, ["registry", "import", str(src), "--rules", str(tmp_path),
+                                      "--db", db])
+    assert result.exit_code == 4
+    assert result.stderr == f"{src}:line 2: dealer.tier: error[fact.invalid]: tier must be gold\n"
+    assert seen == [tmp_path]
+    assert RegistryStore(db).get_dealer("D1") is not None
+    assert RegistryStore(db).get_dealer("D2") is None
