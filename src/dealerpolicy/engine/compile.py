@@ -49,13 +49,15 @@ class CompiledPolicy:
     native: int = 0
 
 
-def compile_policy(policy: Policy) -> CompiledPolicy:
-    return _Compiler(policy).run()
+def compile_policy(policy: Policy, prefix: str = "") -> CompiledPolicy:
+    """Compile one policy; `prefix` namespaces its derived and hoisted keys (several policies share a fact)."""
+    return _Compiler(policy, prefix).run()
 
 
 class _Compiler:
-    def __init__(self, policy: Policy):
+    def __init__(self, policy: Policy, prefix: str = ""):
         self.policy = policy
+        self.prefix = prefix
         self.keys: dict[str, KeySpec] = {}
         self.hoists = 0
         self.native = 0
@@ -88,7 +90,7 @@ class _Compiler:
     def hoist(self, e: ir.Expr, positive: bool) -> dict:
         """Compute the atom in Python; durable tests the resulting boolean key."""
         self.hoists += 1
-        key = f"h{self.hoists}"
+        key = f"{self.prefix}h{self.hoists}"
         fn = e.fn
         if positive:
             def getter(env, _f=fn):
@@ -190,7 +192,7 @@ class _Compiler:
         """The flat key of a field/derived value (mode: x exact int, f floor, c ceil, None as is)."""
         if not isinstance(ref, ir.Ref) or ref.kind == "item":
             return None
-        base = ref.path.replace(".", "__") if ref.kind == "fact" else f"d__{ref.path}"
+        base = ref.path.replace(".", "__") if ref.kind == "fact" else f"{self.prefix}d__{ref.path}"
         key = base if mode in (None, "x") else f"{base}__{mode}"
         if key not in self.keys:
             self.keys[key] = KeySpec(key, ref.fn, _encoder(ref.type.kind, mode))

@@ -8,6 +8,7 @@ can share one `Engine`. The durable_rules sessions are created and deleted per c
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -49,26 +50,30 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
 
 
-class _PolicyRunner:
-    def __init__(self, compiled: CompiledPolicy, evaluator: DurableEvaluator):
+class _PolicyPart:
+    """One policy version compiled with its own key prefix; computes its env and flat keys."""
+
+    def __init__(self, compiled: CompiledPolicy, tag: str):
         self.compiled = compiled
         self.policy = compiled.policy
-        self.evaluator = evaluator
+        self.tag = tag
         self.params = {name: p.value if p.mapping is None else p.mapping
                        for name, p in self.policy.params.items()}
         self.derived = [(d.name, d.expr.fn) for d in self.policy.derived]
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
-        self.rules = {r.id: r for r in self.policy.rules}
         self.rule_keys = compiled.rule_keys
 
-    def run(self, facts: dict[str, Any], point: Point) -> PolicyResult:
+    def env(self, facts: dict[str, Any]) -> dict[str, Any]:
         env = dict(facts)
         env.update(self.params)
         for name, fn in self.derived:
             env[name] = fn(env)
-        flat: dict[str, Any] = {}
-        absent: set[str] = set()
+        return env
+
+    def encode(self, env: dict[str, Any], flat: dict[str, Any], absent: set[str]) -> None:
         for key, getter, encode in self.keys:
+            if key in flat:
+                continue
             value = getter(env)
             if value is None or value.__class__ is Unknown:
                 absent.add(key)
@@ -78,11 +83,12 @@ class _PolicyRunner:
                 absent.add(key)
             else:
                 flat[key] = encoded
-        fired = set(self.evaluator.evaluate(flat))
+
+    def result(self, env: dict, fired: set[str], absent: set[str], point: Point) -> PolicyResult:
         matched: list[Rule] = []
         unknown: list[tuple[Rule, Unknown]] = []
         for rule in self.policy.rules:
-            if rule.id in fired:
+            if f"{self.tag}{rule.id}" in fired:
                 matched.append(rule)
             elif absent and self.rule_keys[rule.id] & absent:
                 verdict = rule.when.fn(env)
@@ -99,25 +105,61 @@ class _PolicyRunner:
         return PolicyResult(self.policy, env, matched, unknown, severity)
 
 
-class Engine:
-    """A compiled rulebook: one durable_rules evaluator per policy version."""
+class _Combined:
+    """Several policy versions in ONE durable_rules evaluator: one assert per request."""
 
-    def __init__(self, rulebook: Rulebook):
+    def __init__(self, parts: list[_PolicyPart], name: str):
+        self.parts = parts
+        conditions = {f"{p.tag}{rid}": cond for p in parts for rid, cond in p.compiled.conditions.items()}
+        self.evaluator = DurableEvaluator(name, conditions)
+
+    def run(self, facts: dict[str, Any], point: Point) -> list[PolicyResult]:
+        envs = [p.env(facts) for p in self.parts]
+        flat: dict[str, Any] = {}
+        absent: set[str] = set()
+        for part, env in zip(self.parts, envs, strict=True):
+            part.encode(env, flat, absent)
+        fired = set(self.evaluator.evaluate(flat))
+        return [p.result(env, fired, absent, point) for p, env in zip(self.parts, envs, strict=True)]
+
+
+class Engine:
+    """A compiled rulebook. Policies in force together are merged into one durable_rules evaluator,
+    built once per combination of versions (most requests share one)."""
+
+    def __init__(self, rulebook: Rulebook, warm: date | None = None):
         self.rulebook = rulebook
         self.schema = rulebook.schema
-        self._runners: dict[str, _PolicyRunner] = {}
-        for policy in rulebook.policies:
-            compiled = compile_policy(policy)
-            evaluator = DurableEvaluator(_ruleset_name(rulebook, policy), compiled.conditions)
-            self._runners[policy.key] = _PolicyRunner(compiled, evaluator)
+        self._parts: dict[str, _PolicyPart] = {}
+        for i, policy in enumerate(rulebook.policies):
+            tag = f"p{i}_"
+            self._parts[policy.key] = _PolicyPart(compile_policy(policy, tag), tag)
+        self._combined: dict[tuple[str, ...], _Combined] = {}
+        self._lock = threading.Lock()
+        warm = warm or date.today()
+        for point in self.schema.points:
+            self._combination(tuple(p.key for p in rulebook.in_force(point, warm)))
 
     @property
     def version(self) -> str:
         return self.rulebook.version
 
     def close(self) -> None:
-        for runner in self._runners.values():
-            runner.evaluator.close()
+        for combined in self._combined.values():
+            combined.evaluator.close()
+
+    def _combination(self, keys: tuple[str, ...]) -> _Combined | None:
+        if not keys:
+            return None
+        combined = self._combined.get(keys)
+        if combined is None:
+            with self._lock:
+                combined = self._combined.get(keys)
+                if combined is None:
+                    name = f"{self.rulebook.short_version}#{len(self._combined)}#{uuid.uuid4().hex[:6]}"
+                    combined = _Combined([self._parts[k] for k in keys], name)
+                    self._combined[keys] = combined
+        return combined
 
     def evaluate(self, point_name: str, raw_facts: Any, as_of: date | str | None = None,
                  today: date | None = None) -> Evaluation:
@@ -127,14 +169,13 @@ class Engine:
         for fact_type in point.facts:
             facts.setdefault(fact_type, {})
         when = self._as_of(point, facts, as_of)
-        today = today or date.today()
-        results: list[PolicyResult] = []
+        policies = self.rulebook.in_force(point_name, when)
         notes: list[str] = []
-        for policy in self.rulebook.in_force(point_name, when):
-            result = self._runners[policy.key].run(facts, point)
-            if policy.leniency == "most_lenient":
-                result = self._most_lenient(result, facts, point, today)
-            results.append(result)
+        combined = self._combination(tuple(p.key for p in policies))
+        results = combined.run(facts, point) if combined else []
+        if any(p.leniency == "most_lenient" for p in policies):
+            today = today or date.today()
+            results = [self._most_lenient(r, facts, point, today) if r.policy.leniency else r for r in results]
         if not results:
             notes.append(f"no policy of point {point_name} is in force on {when.isoformat()}")
         severity = max((r.severity for r in results), default=0)
@@ -147,7 +188,9 @@ class Engine:
         current = self.rulebook.version_of(result.policy.id, today)
         if current is None or current is result.policy:
             return result
-        alternative = self._runners[current.key].run(facts, point)
+        combined = self._combination((current.key,))
+        assert combined is not None
+        alternative = combined.run(facts, point)[0]
         if alternative.severity < result.severity:
             alternative.lenient_note = (f"version {current.version} (in force on {today}) is more lenient than "
                                         f"version {result.policy.version} and was applied")
@@ -194,10 +237,6 @@ def _subject(point: Point, facts: dict) -> Any:
         return None
     fact, _, name = point.subject.partition(".")
     return facts.get(fact, {}).get(name)
-
-
-def _ruleset_name(rulebook: Rulebook, policy: Policy) -> str:
-    return f"{policy.key}#{rulebook.short_version}#{uuid.uuid4().hex[:8]}"
 
 
 def new_decision_id() -> str:
