@@ -108,13 +108,25 @@ def test_inserted_record_with_a_valid_hash(store: AuditStore) -> None:
 def test_record_inserted_in_place_of_another(store: AuditStore) -> None:
     old = _record(store, 2)
     forged = seal(prepare(make_record(42, outcome="allow")), 2, old["prev_hash"])
-    _sql(store, "DELETE FROM decision_rules WHERE seq = 2")
     _sql(store, "UPDATE decisions SET decision_id = :d, outcome = 'allow', subject = :s, "
                 "time = :t, hash = :h, record = :r WHERE seq = 2",
          d=forged["decision_id"], s=forged["subject"], t=forged["time"], h=forged["hash"],
          r=json.dumps(forged))
     seq, _, problem = _first_error(store)
     assert seq == 3 and problem.startswith("prev_hash does not match")
+
+
+def test_edited_rule_index(store: AuditStore) -> None:
+    _sql(store, "UPDATE decision_rules SET rule = 'CR-0' WHERE seq = 4")
+    seq, _, problem = _first_error(store)
+    assert seq == 4
+    assert problem == ("the rule index lists [('credit', 'CR-0')] but the record matched "
+                       "[('credit', 'CR-4')]: decision_rules was edited")
+
+
+def test_deleted_rule_index_row(store: AuditStore) -> None:
+    _sql(store, "DELETE FROM decision_rules WHERE seq = 1")
+    assert _first_error(store)[0] == 1
 
 
 def test_appending_after_verification_continues_the_chain(store: AuditStore) -> None:

@@ -58,11 +58,17 @@ class VerifyResult:
     head_hash: str = GENESIS
 
 
-def verify_rows(rows: Iterable[Mapping[str, Any]], head_seq: int, head_hash: str) -> VerifyResult:
-    """Walk stored rows in seq order; stop at the first broken link."""
+def verify_rows(rows: Iterable[Mapping[str, Any]], head_seq: int, head_hash: str,
+                rule_rows: Iterable[tuple[int, str, str]] = ()) -> VerifyResult:
+    """Walk stored rows in seq order; stop at the first broken link.
+
+    `rule_rows` (seq, policy, rule) in seq order, if given, must agree with each record's
+    `matched` list, so filtering by rule cannot be falsified either.
+    """
     expected, prev, checked = 1, GENESIS, 0
+    rules = _RulesBySeq(rule_rows)
     for row in rows:
-        problem = _row_problem(row, expected, prev, head_seq)
+        problem = _row_problem(row, expected, prev, head_seq) or rules.problem(row)
         if problem:
             return _broken(row["seq"], row["decision_id"], problem, checked, head_seq, head_hash)
         expected, prev, checked = expected + 1, row["hash"], checked + 1
@@ -93,6 +99,27 @@ def _row_problem(row: Mapping[str, Any], expected: int, prev: str, head_seq: int
             (None if row["prev_hash"] == prev else
              "prev_hash does not match the previous record's hash: "
              "a record was inserted here, or the one before was replaced"))
+
+
+class _RulesBySeq:
+    """Reads the side table alongside the records, one seq at a time."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, str]]):
+        self._rows = iter(rows)
+        self._next = next(self._rows, None)
+
+    def problem(self, row: Mapping[str, Any]) -> str | None:
+        found = set()
+        while self._next is not None and self._next[0] <= row["seq"]:
+            if self._next[0] == row["seq"]:
+                found.add((self._next[1], self._next[2]))
+            self._next = next(self._rows, None)
+        record = json.loads(row["record"])
+        wanted = {(str(m["policy"]), str(m["rule"])) for m in record.get("matched", [])}
+        if found == wanted:
+            return None
+        return (f"the rule index lists {sorted(found)} but the record matched {sorted(wanted)}: "
+                "decision_rules was edited")
 
 
 def _content_problem(row: Mapping[str, Any], record: dict[str, Any]) -> str | None:

@@ -155,7 +155,11 @@ class AuditStore:
                                                .where(chain_head.c.id == 1)).one()
             rows = conn.execution_options(yield_per=batch).execute(
                 select(*cols).order_by(decisions.c.seq))
-            return chain.verify_rows((r._mapping for r in rows), head_seq, head_hash)
+            rules = conn.execution_options(yield_per=batch).execute(
+                select(decision_rules.c.seq, decision_rules.c.policy, decision_rules.c.rule)
+                .order_by(decision_rules.c.seq))
+            return chain.verify_rows((r._mapping for r in rows), head_seq, head_hash,
+                                     (tuple(r) for r in rules))
 
     @contextmanager
     def _reading(self, snapshot: bool = False) -> Iterator[Connection]:
