@@ -44,11 +44,6 @@ class Filters:
         return and_(true(), *conds)
 
 
-def filters(**kwargs: Any) -> Filters:
-    """Filters from keyword arguments; unknown names raise TypeError like any call."""
-    return Filters(**kwargs)
-
-
 def _moment(value: TimeBound, end: bool) -> dt.datetime | dt.date | str:
     """A date (or date-only text) as the start of that day, or of the next one for `until`."""
     if isinstance(value, str) and len(value) == 10:
