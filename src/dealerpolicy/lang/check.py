@@ -454,6 +454,8 @@ class _Checker:
         ta, tb = a.type, b.type
         if "any" in (ta.kind, tb.kind):
             return
+        if self._list_misuse(a) or self._list_misuse(b):
+            return
         if ta.is_numeric and tb.is_numeric:
             if ("money" in (ta.kind, tb.kind) and ta.kind != tb.kind
                     and not (a.literal or b.literal)):
@@ -470,6 +472,14 @@ class _Checker:
         if {ta.kind, tb.kind} == {"date", "string"}:
             hint = "write dates without quotes, e.g. 2026-01-01"
         self._mismatch(op, a, b, node, hint)
+
+    def _list_misuse(self, e: ir.Expr) -> bool:
+        if e.type.kind != "list":
+            return False
+        name = e.path if isinstance(e, ir.Ref) else "this value"
+        self.fail("expr.type_mismatch", f"{name} is a list; use it inside count/sum/min/max/any/all", e,
+                  hint=f"e.g. count({name} where …)")
+        return True
 
     def _check_enum(self, op: str, a: ir.Expr, b: ir.Expr, node: ast.Node) -> None:
         enum_side, other = (a, b) if a.type.kind == "enum" else (b, a)
@@ -497,6 +507,8 @@ class _Checker:
     def _arith_type(self, op: str, a: ir.Expr, b: ir.Expr, node: ast.Node) -> Type:
         ta, tb = a.type, b.type
         if "any" in (ta.kind, tb.kind):
+            return ANY
+        if self._list_misuse(a) or self._list_misuse(b):
             return ANY
         if not (ta.is_numeric and tb.is_numeric):
             hint = "use days_between(a, b) for the days between two dates" if "date" in (ta.kind, tb.kind) else None
