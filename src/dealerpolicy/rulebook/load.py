@@ -268,6 +268,8 @@ class PolicyLoader:
         if r.when is not None:
             common = self.expr(r.when, (*path, "when"), expect=BOOLEAN)
             if common is None:
+                if r.then is not None:  # still check the rest, to report every problem at once
+                    self.then_parts(r.then.outcome, r.then.outputs, r.then.message, (*path, "then"))
                 return []
         if r.table is not None:
             if r.then is not None:

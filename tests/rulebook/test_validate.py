@@ -1,0 +1,182 @@
+"""`dealerpolicy validate`: every error kind, each with its exact file:line:column."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dealerpolicy.cli.main import cli
+from dealerpolicy.errors import RulesError
+from dealerpolicy.rulebook.load import load_rulebook
+
+MINI = Path(__file__).parent.parent / "fixtures" / "mini"
+
+HEADER = """\
+policy: p
+title: {zh: 测试, en: Test}
+point: order
+version: 1
+effective_from: 2026-01-01
+"""
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    shutil.copy(MINI / "schema.yaml", tmp_path / "schema.yaml")
+    (tmp_path / "policies").mkdir()
+    return tmp_path
+
+
+def errors_of(rules: Path, body: str) -> list[tuple[int, int, str, str]]:
+    """(line, col, code, message) of each problem of one policy file."""
+    (rules / "policies" / "p.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(RulesError) as exc:
+        load_rulebook(rules)
+    return [(d.span.line, d.span.col, d.code, d.message) for d in exc.value.diagnostics if d.span]
+
+
+RULE = """\
+rules:
+  - id: R-1
+    title: {zh: 规则, en: Rule}
+    when: %s
+    then:
+      outcome: %s
+      message: {zh: "消息 %s", en: "message"}
+"""
+
+
+def rule(when: str = "order.amount > ¥1", outcome: str = "warn", placeholder: str = "") -> str:
+    return HEADER + RULE % (when, outcome, placeholder)
+
+
+CASES = [
+    ("yaml syntax", HEADER + "rules: [\n  - id: x\n", (7, 3, "yaml.syntax")),
+    ("unknown key with did-you-mean", HEADER.replace("version: 1", "verison: 1") + rule().split("\n", 5)[5],
+     (4, 1, "rule.unknown_key")),
+    ("unknown field in an expression", rule("order.amont > ¥1"), (9, 17, "expr.unknown_field")),
+    ("money compared with a date", rule("order.amount > order.date"), (9, 11, "expr.type_mismatch")),
+    ("string compared with a number", rule("order.id > 5"), (9, 11, "expr.type_mismatch")),
+    ("unknown function", rule("flor(order.amount) > ¥1"), (9, 11, "expr.unknown_function")),
+    ("wrong arity", rule("days_between(order.date) > 1"), (9, 11, "expr.arity")),
+    ("undefined param", rule("order.amount > limit_x"), (9, 26, "expr.unknown_field")),
+    ("outcome not in vocabulary", rule(outcome="block"), (11, 16, "rule.unknown_outcome")),
+    ("unknown message placeholder", rule(placeholder="{order.amout}"), (12, 32, "message.unknown_placeholder")),
+]
+
+
+@pytest.mark.parametrize("name, body, expected", CASES, ids=[c[0] for c in CASES])
+def test_error_location(rules: Path, name: str, body: str, expected: tuple[int, int, str]):
+    found = errors_of(rules, body)
+    assert expected in [(line, col, code) for line, col, code, _ in found], found
+
+
+def test_unknown_key_suggests_the_right_one(rules: Path):
+    body = HEADER.replace("version: 1", "verison: 1") + rule().split("\n", 5)[5]
+    (rules / "policies" / "p.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(RulesError) as exc:
+        load_rulebook(rules)
+    unknown = [d for d in exc.value.diagnostics if d.code == "rule.unknown_key"][0]
+    assert unknown.hint == "did you mean 'version'?"
+
+
+def test_duplicate_rule_id(rules: Path):
+    body = rule() + RULE.split("\n", 1)[1] % ("order.amount > ¥2", "hold", "")
+    found = errors_of(rules, body)
+    assert (13, 9, "rule.duplicate_id") in [(a, b, c) for a, b, c, _ in found]
+
+
+TABLE = HEADER + """\
+derive:
+  band:
+    type: integer
+    table:
+      on: days_between(order.date, 2026-12-31)
+      rows:
+        - {range: "[1, 15]", value: 1}
+        - {range: "%s", value: 2}
+rules:
+  - id: R-1
+    title: {zh: 规则, en: Rule}
+    when: band == 2
+    then: {outcome: warn, message: {zh: 消息, en: message}}
+"""
+
+
+def test_overlapping_table_rows(rules: Path):
+    found = errors_of(rules, TABLE % "[15, 60]")
+    assert (13, 19, "table.overlap") in [(a, b, c) for a, b, c, _ in found]
+
+
+def test_gapped_table_rows(rules: Path):
+    found = errors_of(rules, TABLE % "[17, 60]")
+    assert (13, 19, "table.gap", "values between rows [1, 15] and [17, 60] have no row") in found
+
+
+def test_contiguous_integer_rows_are_fine(rules: Path):
+    (rules / "policies" / "p.yaml").write_text(TABLE % "[16, inf)", encoding="utf-8")
+    assert load_rulebook(rules).policies[0].derived[0].name == "band"
+
+
+def test_cycle_among_derived_values(rules: Path):
+    body = HEADER + """\
+derive:
+  a: {type: integer, expr: b + 1}
+  b: {type: integer, expr: a + 1}
+rules:
+  - id: R-1
+    title: {zh: 规则, en: Rule}
+    when: a > 1
+    then: {outcome: warn, message: {zh: 消息, en: message}}
+"""
+    found = errors_of(rules, body)
+    assert any(code == "derive.cycle" and "a → b → a" in msg for _, _, code, msg in found), found
+
+
+def test_all_errors_reported_at_once(rules: Path):
+    body = rule("order.amont > ¥1", outcome="block", placeholder="{nope}")
+    codes = sorted(code for _, _, code, _ in errors_of(rules, body))
+    assert codes == ["expr.unknown_field", "message.unknown_placeholder", "rule.unknown_outcome"]
+
+
+def test_cli_text_and_json_and_exit_codes(rules: Path):
+    (rules / "policies" / "p.yaml").write_text(rule("order.amont > ¥1"), encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["validate", str(rules)])
+    assert result.exit_code == 1
+    path = rules / "policies" / "p.yaml"
+    assert f"{path}:9:17: error[expr.unknown_field]: order has no field 'amont'" in result.output
+    assert "hint: did you mean order.amount?" in result.output
+    assert "^^^^^" in result.output  # a caret under the bad field, inside the expression
+    as_json = runner.invoke(cli, ["validate", str(rules), "--format", "json"])
+    assert as_json.exit_code == 1
+    first = json.loads(as_json.output)["errors"][0]
+    assert (first["line"], first["col"], first["code"]) == (9, 17, "expr.unknown_field")
+    assert first["suggestions"][0] == "order.amount"
+
+
+def test_cli_clean_summary(rules: Path):
+    (rules / "policies" / "p.yaml").write_text(rule(), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(rules)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: 1 policies, 1 rules, 1 points (order)")
+
+
+def test_json_schema_of_the_format():
+    result = CliRunner().invoke(cli, ["schema", "--json-schema"])
+    schema = json.loads(result.output)
+    assert result.exit_code == 0
+    assert set(schema["required"]) >= {"policy", "point", "rules", "title", "version", "effective_from"}
+    assert schema["additionalProperties"] is False
+
+
+def test_overlapping_versions_of_one_policy(rules: Path):
+    (rules / "policies" / "a.yaml").write_text(rule(), encoding="utf-8")
+    (rules / "policies" / "b.yaml").write_text(rule().replace("version: 1", "version: 2"), encoding="utf-8")
+    with pytest.raises(RulesError) as exc:
+        load_rulebook(rules)
+    assert [d.code for d in exc.value.diagnostics] == ["policy.overlapping_versions"]
