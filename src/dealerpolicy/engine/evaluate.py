@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.engine.compile import CompiledPolicy, compile_policy
@@ -191,7 +192,7 @@ class Engine:
         combined = self._combination((current.key,))
         assert combined is not None
         alternative = combined.run(facts, point)[0]
-        if alternative.severity < result.severity:
+        if _leniency_key(alternative) < _leniency_key(result):
             alternative.lenient_note = (f"version {current.version} (in force on {today}) is more lenient than "
                                         f"version {result.policy.version} and was applied")
             return alternative
@@ -230,6 +231,22 @@ class Engine:
                                         "versions in force", field_path=f"facts.{point.date}",
                                         hint="send it, or pass as_of"))
         return date.today()
+
+
+def _leniency_key(result: PolicyResult) -> tuple[int, Decimal]:
+    """Lower is more lenient to the dealer: the outcome's severity, then the money the rules take.
+
+    Money outputs (fines, forfeited deposits…) of the matched rules are summed; so at the same
+    level, the version with the smaller fine is the more lenient one.
+    """
+    total = Decimal(0)
+    for rule in result.matched:
+        for expr in rule.outputs.values():
+            if expr.type.kind == "money":
+                value = expr.fn(result.env)
+                if isinstance(value, Decimal | int) and not isinstance(value, bool):
+                    total += value
+    return result.severity, total
 
 
 def _subject(point: Point, facts: dict) -> Any:
