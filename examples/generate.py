@@ -146,7 +146,7 @@ class Dealer:
         lo, hi = TIER_MONTHLY[self.tier]
         self.base = rng.randint(lo, hi)
         # payment behaviour: days paid after the due date (negative = early)
-        self.payer = pick(rng, {"prompt": 62, "slow": 24, "late": 10, "bad": 4})
+        self.payer = pick(rng, {"prompt": 67, "slow": 22, "late": 9, "bad": 2})
         self.busy = rng.random() < 0.06          # ships more than 4 times a month now and then
         self.status = "active"
         self.suspended_on: date | None = None
@@ -318,7 +318,7 @@ def make_incidents(rng: random.Random, dealers: list[Dealer]) -> list[dict]:
             evidence.append(e)
         gv = Decimal(rng.choice([rng.randint(8, 60), rng.randint(40, 190), rng.randint(150, 420)]) * 1000)
         npp = Decimal(rng.choice([486, 620, 819, 1150]))
-        resale = npp * Decimal(str(rng.choice([1.15, 1.05, 0.98, 0.92, 1.2])))
+        resale = npp * Decimal(str(rng.choice([1.15, 1.05, 1.1, 0.95, 1.2, 1.08])))
         territory_breach = kind != "low_price" or rng.random() < 0.4
         incident = {"id": iid, "dealer_id": d.id, "offence_date": od.isoformat(), "kind": kind,
                     "found_territory": f"{rng.choice(REGIONS[rng.choice(sorted(REGIONS))])}-{rng.randint(1, 15):02d}",
@@ -378,13 +378,15 @@ def make_orders(rng: random.Random, dealers: list[Dealer]) -> list[dict]:
     for d in dealers:
         for s, a in d.shipments:
             if s >= ORDERS_FROM:
+                if d.suspended_on is not None and s >= d.suspended_on and rng.random() < 0.8:
+                    continue          # a suspended dealer mostly stops ordering
                 candidates.append((s, d, a))
     candidates.sort(key=lambda c: (c[0], c[1].id))
     chosen = sorted(rng.sample(range(len(candidates)), min(N_ORDERS, len(candidates))))
     rows = []
     for n, idx in enumerate(chosen, 1):
         od, d, amt = candidates[idx]
-        if rng.random() < 0.07:
+        if rng.random() < 0.03:
             amt = Decimal(rng.randint(3, 19) * 1000 + rng.choice([0, 500]))     # small order (CR-6)
         amt_text = money(amt + (Decimal(rng.randint(0, 99)) / 100 if rng.random() < 0.1 else 0))
         status = d.status if (d.suspended_on is None or od >= d.suspended_on) else "active"
@@ -396,7 +398,7 @@ def make_orders(rng: random.Random, dealers: list[Dealer]) -> list[dict]:
         if eligible and exposure <= limit:
             payment = "credit" if rng.random() < 0.85 else "prepaid"
         elif eligible:
-            payment = "credit" if rng.random() < 0.25 else "prepaid"
+            payment = "credit" if rng.random() < 0.12 else "prepaid"
         else:
             payment = "credit" if rng.random() < 0.08 else "prepaid"
         pay_method = pick(rng, {"bank_transfer": 80, "bank_acceptance": 19, "cash_to_staff": 1})
@@ -532,12 +534,13 @@ def make_reviews(rng: random.Random, dealers: list[Dealer]) -> list[dict]:
         if d.first_shipment > date(FY, 6, 30):
             continue
         actual = sum((a for m, a in d.monthly.items() if start <= m <= end), Decimal(0))
-        ach = Decimal(str(max(0.3, rng.gauss(1.0, 0.18))))
+        ach = Decimal(str(max(0.3, rng.gauss(1.03, 0.14))))
         target = yuan(actual / ach / 10000) * 10000
         coll_rate = Decimal(str(min(1.15, max(0.6, rng.gauss(0.97, 0.07)))))
         ctarget = yuan(actual * Decimal("0.95") / 10000) * 10000
         ship_dates = sorted(s for s, _ in d.shipments if start <= s <= end)
-        gaps = [(b - a).days for a, b in zip([start, *ship_dates], [*ship_dates, end])]
+        first = max(start, d.first_shipment)
+        gaps = [(b - a).days for a, b in zip([first, *ship_dates], [*ship_dates, end])]
         r = {"dealer_id": d.id, "fiscal_year": FY, "period_start": start.isoformat(), "period_end": end.isoformat(),
              "review_date": date(FY + 1, 1, rng.choice([8, 10, 12, 14, 15, 15, 20])).isoformat(),
              "sales_target": money(target), "sales_actual": money(actual),
@@ -545,9 +548,9 @@ def make_reviews(rng: random.Random, dealers: list[Dealer]) -> list[dict]:
              "outlet_coverage": f"{rng.randint(30, 98)}%", "reps": max(0, {"county": 3, "prefecture": 5, "province": 15}[d.tier] + rng.randint(-2, 3)),
              "promotion_executed": f"{rng.randint(55, 100)}%", "complaints_closed_48h": f"{rng.randint(70, 100)}%",
              "weekly_reports_on_time": f"{rng.randint(60, 100)}%", "net_purchases": money(actual * Decimal("0.97")),
-             "brand_share": f"{rng.choice([8, 15, 25, 35, 45, 55, 70])}%",
+             "brand_share": f"{rng.choice([8, 15, 25, 35, 45, 55, 60, 70, 80])}%",
              "tenure_years": max(0, (end - d.first_shipment).days // 365),
-             "competing_brands": rng.choice([0, 0, 0, 1, 1, 2]),
+             "competing_brands": rng.choice([0, 0, 0, 0, 1, 2]),
              "previous_grade": pick(rng, {"A": 25, "B": 45, "C": 22, "D": 3}),
              "previous_quadrant": pick(rng, {"treasure": 25, "watch": 20, "star": 30, "eliminate": 10}),
              "last_purchase_date": (ship_dates[-1] if ship_dates else start).isoformat(),
@@ -574,7 +577,7 @@ def make_collections(rng: random.Random, dealers: list[Dealer]) -> list[dict]:
             sales = sum((a for m, a in d.monthly.items() if qs <= m <= qe), Decimal(0))
             if sales == 0:
                 continue
-            ach = Decimal(str(max(0.5, rng.gauss(1.0, 0.12))))
+            ach = Decimal(str(max(0.5, rng.gauss(1.02, 0.1))))
             c = {"dealer_id": d.id, "quarter_start": qs.isoformat(), "quarter_end": qe.isoformat(),
                  "rebate_base": money(yuan(sales * Decimal("0.02"))),
                  "sales_target": money(yuan(sales / ach / 1000) * 1000), "sales_actual": money(sales),
