@@ -9,6 +9,7 @@ from dealerpolicy.cli import decide as decide_cmds
 from dealerpolicy.cli import registry as registry_cmds
 from dealerpolicy.cli import rules as rules_cmds
 from dealerpolicy.cli import serve as serve_cmds
+from dealerpolicy.cli import testing as testing_cmds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +26,8 @@ cli.add_command(audit_cmds.audit)
 cli.add_command(registry_cmds.registry)
 cli.add_command(registry_cmds.incidents)
 cli.add_command(serve_cmds.serve)
+cli.add_command(testing_cmds.test)
+cli.add_command(testing_cmds.lint)
 
 
 def main() -> None:

@@ -220,9 +220,9 @@ class _Reader:
 
     # -- files and cases ---------------------------------------------------------------
     def read_file(self, node: Node) -> list[Case]:
-        if not self._keys(node, FILE_KEYS, "a test file"):
-            if not node.is_mapping:
-                return []
+        self._keys(node, FILE_KEYS, "a test file")
+        if not node.is_mapping:
+            return []
         defaults = {
             "point": self._text(node.get("point"), "point"),
             "as_of": self._date(node.get("as_of"), "as_of"),
@@ -252,9 +252,9 @@ class _Reader:
         return default
 
     def read_case(self, node: Node, defaults: dict[str, Any]) -> list[Case]:
-        if not self._keys(node, CASE_KEYS, "a case"):
-            if not node.is_mapping:
-                return []
+        self._keys(node, CASE_KEYS, "a case")
+        if not node.is_mapping:
+            return []
         name_node = node.get("name")
         name = self._text(name_node, "name")
         if name_node is None:

@@ -66,13 +66,11 @@ class Interval:
 
     def within(self, o: Interval) -> bool:
         """Every value of self is in o."""
-        if o.low is not None:
-            if self.low is None or self.low < o.low or (self.low == o.low and self.low_inc and not o.low_inc):
-                return False
-        if o.high is not None:
-            if self.high is None or self.high > o.high or (self.high == o.high and self.high_inc and not o.high_inc):
-                return False
-        return True
+        if o.low is not None and (self.low is None or self.low < o.low
+                                  or (self.low == o.low and self.low_inc and not o.low_inc)):
+            return False
+        return not (o.high is not None and (self.high is None or self.high > o.high
+                                            or (self.high == o.high and self.high_inc and not o.high_inc)))
 
     def contains(self, x: Any) -> bool:
         try:
@@ -118,9 +116,7 @@ class Constraint:
         if left is not None and not left:
             return False
         iv = self.interval
-        if left is None and iv.bounded and iv.low == iv.high and iv.low in self.excluded:
-            return False
-        return True
+        return not (left is None and iv.bounded and iv.low == iv.high and iv.low in self.excluded)
 
     def within(self, o: Constraint) -> bool:
         """Every value allowed by self is allowed by o."""
