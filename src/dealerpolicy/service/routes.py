@@ -1,0 +1,125 @@
+"""The HTTP routes: each parses, makes one call on `Service`, and renders."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import PlainTextResponse, Response
+
+from dealerpolicy.errors import Diagnostic, RulesError
+from dealerpolicy.service.auth import Principal, require
+from dealerpolicy.service.core import Service
+from dealerpolicy.service.models import (
+    PROBLEMS,
+    BatchRequest,
+    BatchResult,
+    Decision,
+    DecisionRequest,
+    Lang,
+    ReloadAnswer,
+)
+from dealerpolicy.service.problems import error_problem, json_response, problem_response
+
+router = APIRouter(responses=PROBLEMS)
+Checker = Annotated[Principal, Depends(require("check"))]
+Auditor = Annotated[Principal, Depends(require("audit"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Reader = Annotated[Principal, Depends(require("audit", "admin"))]
+AnyRole = Annotated[Principal, Depends(require())]
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Svc = Annotated[Service, Depends(service)]
+
+
+@router.post("/v1/decisions/{point}:batch", response_model=BatchResult, tags=["decisions"])
+def decide_batch(point: str, body: BatchRequest, svc: Svc, who: Checker,
+                 lang: Lang | None = None) -> Response:
+    """Decide many requests; each bad item gets its own problem; the rest are recorded together."""
+    limit = svc.settings.server.max_batch
+    if len(body.requests) > limit:
+        return problem_response(413, [Diagnostic("request.batch_too_large",
+                                                 f"{len(body.requests)} requests; at most {limit} per batch",
+                                                 field_path="requests", hint="split the batch")])
+    items = [r.model_dump() for r in body.requests]
+    return json_response(svc.decide_batch(point, items, lang or svc.settings.language, f"http:{who.name}"))
+
+
+@router.post("/v1/decisions/{point}", response_model=Decision, tags=["decisions"])
+def decide(point: str, body: DecisionRequest, svc: Svc, who: Checker,
+           lang: Lang | None = None) -> Response:
+    """Decide one request; answered only after its record is in the audit log."""
+    done = svc.decide(point, body.model_dump(), lang or svc.settings.language, f"http:{who.name}")
+    if not done.recorded:
+        done.decision["recorded"] = False
+    return json_response(done.decision, headers={"X-Decision-Recorded": str(done.recorded).lower()})
+
+
+@router.get("/v1/decisions/{decision_id}", tags=["audit"])
+def get_decision(decision_id: str, svc: Svc, who: Auditor, lang: Lang | None = None) -> Response:
+    """The recorded decision, with its explanation in `lang` (re-rendered if need be)."""
+    return json_response(svc.get_decision(decision_id, lang))
+
+
+@router.get("/v1/decisions", tags=["audit"])
+def list_decisions(svc: Svc, who: Auditor, dealer: str | None = None, point: str | None = None,
+                   outcome: str | None = None, rule: str | None = None, since: str | None = None,
+                   until: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """Recorded decisions, newest first (filters as `dealerpolicy audit list`)."""
+    return json_response(svc.list_decisions(limit, offset, dealer=dealer, point=point, outcome=outcome,
+                                            rule=rule, since=since, until=until))
+
+
+@router.get("/v1/rules", tags=["rules"])
+def rules(svc: Svc, who: AnyRole) -> Response:
+    """Rules version, policies and the versions in force today."""
+    return json_response(svc.rules_info())
+
+
+@router.post("/v1/rules:reload", response_model=ReloadAnswer, tags=["rules"])
+def reload(svc: Svc, who: Admin) -> Response:
+    """Validate the rules folder and swap it in; 422 with every problem keeps the old rules."""
+    try:
+        return json_response(svc.reload().to_json())
+    except RulesError as exc:
+        body = error_problem(exc)
+        body["detail"] = (f"{len(exc.diagnostics)} problem(s) in the rules; still serving "
+                          f"{svc.rules.current.version}")
+        body["rules_version"] = svc.rules.current.version
+        return json_response(body, 422, media_type="application/problem+json")
+
+
+@router.get("/v1/dealers/{dealer_id}", tags=["dealers"])
+def get_dealer(dealer_id: str, svc: Svc, who: Reader) -> Response:
+    """A dealer's master data and history."""
+    return json_response(svc.get_dealer(dealer_id))
+
+
+@router.put("/v1/dealers/{dealer_id}", tags=["dealers"])
+def put_dealer(dealer_id: str, body: dict[str, Any], svc: Svc, who: Admin) -> Response:
+    """Create or replace a dealer's master data (validated with the schema's dealer type)."""
+    return json_response(svc.put_dealer(dealer_id, body))
+
+
+@router.get("/healthz", tags=["health"])
+def healthz() -> Response:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz", tags=["health"])
+def readyz(svc: Svc) -> Response:
+    """Readiness: rules loaded and the database reachable (503 otherwise)."""
+    return json_response(svc.ready())
+
+
+@router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+def metrics(svc: Svc) -> Response:
+    """Prometheus text format, summed over the workers."""
+    text = svc.metrics.render({"dealerpolicy_rules_generation": svc.rules.current.generation})
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
