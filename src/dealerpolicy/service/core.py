@@ -195,7 +195,8 @@ class Service:
             policies = [{"id": p.id, "version": p.version, "point": p.point, "title": p.title,
                          "file": p.file, "effective_from": p.effective_from.isoformat(),
                          "effective_until": p.effective_until and p.effective_until.isoformat(),
-                         "rules": [r.id for r in p.rules], "in_force_today": p.in_force(today)}
+                         "rules": len(p.rules), "clauses": list(dict.fromkeys(r.clause for r in p.rules)),
+                         "in_force_today": p.in_force(today)}
                         for p in book.policies]
             in_force = {point: {p.id: p.version for p in book.in_force(point, today)}
                         for point in book.schema.points}
