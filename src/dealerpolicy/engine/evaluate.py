@@ -184,6 +184,34 @@ class Engine:
         missing = sorted({p for r in results for _, u in r.unknown for p in u.paths})
         return Evaluation(point, facts, when, _subject(point, facts), results, outcome, missing, notes)
 
+    def cross_check(self, point_name: str, raw_facts: Any, as_of: date | str | None = None) -> list[str]:
+        """Disagreements between durable_rules and the Python (explanation) evaluator, for tests and fuzzing.
+
+        For every rule in force: durable matched it ⇔ its condition evaluates to True in Python.
+        """
+        point = self._point(point_name)
+        facts = self.schema.bind(point_name, raw_facts)
+        for fact_type in point.facts:
+            facts.setdefault(fact_type, {})
+        when = self._as_of(point, facts, as_of)
+        combined = self._combination(tuple(p.key for p in self.rulebook.in_force(point_name, when)))
+        if combined is None:
+            return []
+        envs = [p.env(facts) for p in combined.parts]
+        flat: dict[str, Any] = {}
+        absent: set[str] = set()
+        for part, env in zip(combined.parts, envs, strict=True):
+            part.encode(env, flat, absent)
+        fired = set(combined.evaluator.evaluate(flat))
+        problems = []
+        for part, env in zip(combined.parts, envs, strict=True):
+            for rule in part.policy.rules:
+                python = rule.when.fn(env)
+                if (f"{part.tag}{rule.id}" in fired) != (python is True):
+                    problems.append(f"{part.policy.key} {rule.id}: durable={f'{part.tag}{rule.id}' in fired} "
+                                    f"python={python!r}")
+        return problems
+
     def _most_lenient(self, result: PolicyResult, facts: dict, point: Point, today: date) -> PolicyResult:
         """从旧兼从轻: also try the version in force today; keep the one less severe to the dealer."""
         current = self.rulebook.version_of(result.policy.id, today)
