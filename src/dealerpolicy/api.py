@@ -134,9 +134,10 @@ class DecisionService:
                                        why_not=why_not, as_of=as_of)
         used = decision.pop("_facts")
         rec = self.audit_record(decision, raw, used, sources, requested_by or current_user())
-        if record and self.audit is not None:
+        if record:
             self.record_many([rec])
-        decision["_record"] = rec
+        else:
+            decision["_record"] = rec  # the caller appends it (in a batch) before answering
         return decision
 
     def record_many(self, records: list[dict[str, Any]]) -> None:
@@ -169,8 +170,7 @@ class DecisionService:
                                                 field_path="facts.dealer.id",
                                                 hint="import it with `dealerpolicy registry import`, "
                                                      "or send the dealer facts in the request"))
-        fields = set(self.rulebook.schema.types["dealer"].field_map())
-        merged = {k: v for k, v in stored.items() if k in fields}
+        merged = registry_dealer_facts(self.rulebook.schema, stored)
         merged["id"] = dealer_id
         overridden = sorted(k for k in (given or {}) if k != "id")
         merged.update({k: v for k, v in (given or {}).items()})
@@ -180,7 +180,7 @@ class DecisionService:
 
     def audit_record(self, decision: dict[str, Any], raw: Any, facts: dict[str, Any],
                      sources: dict[str, Any], requested_by: str) -> dict[str, Any]:
-        from dealerpolicy.explain.jsonvalues import facts_to_json
+        from dealerpolicy.explain.jsonvalues import typed_facts_to_json
 
         dealer = facts.get("dealer", {}) if isinstance(facts, dict) else {}
         return {
@@ -189,7 +189,7 @@ class DecisionService:
             "subject": decision["subject"],
             "dealer_id": dealer.get("id") or _dealer_id(facts),
             "request": raw,
-            "facts": facts_to_json(facts),
+            "facts": typed_facts_to_json(self.rulebook.schema.types, facts),
             "fact_sources": sources,
             "rules_version": decision["rules_version"],
             "policy_versions": decision["policy_versions"],
@@ -221,3 +221,105 @@ def _dealer_id(facts: Any) -> str | None:
             return str(fact["dealer_id"])
     return None
 
+
+
+def registry_dealer_facts(schema: Any, stored: dict[str, Any]) -> dict[str, Any]:
+    """A registry record as the schema's dealer fact: known fields only; history items mapped to item fields.
+
+    A confirmed offence from `incidents confirm` carries its decision's outputs; its fine and the
+    policy version applied become the offence item's `fine` and `policy_version`.
+    """
+    fields = schema.types["dealer"].field_map()
+    out: dict[str, Any] = {}
+    for name, t in fields.items():
+        if name not in stored or stored[name] is None:
+            continue
+        if t.kind != "list":
+            out[name] = stored[name]
+            continue
+        item_fields = t.field_map()
+        items = []
+        for rec in stored[name]:
+            item = {k: v for k, v in rec.items() if k in item_fields and v is not None}
+            outputs = rec.get("outputs") or {}
+            for key in ("fine", "goods_value"):
+                if key in item_fields and key not in item and outputs.get(key) is not None:
+                    item[key] = outputs[key]
+            if "incident_id" in item_fields and "incident_id" not in item and rec.get("id"):
+                item["incident_id"] = rec["id"]
+            if "policy_version" in item_fields and "policy_version" not in item and rec.get("policy_versions"):
+                item["policy_version"] = next(iter(rec["policy_versions"].values()))
+            items.append(item)
+        out[name] = items
+    return out
+
+
+def dealer_validator(rules_dir: str | Path):
+    """Validator of registry import rows: each row is a dealer fact (with `dealer_id` or `id`)."""
+    from dealerpolicy.explain.jsonvalues import typed_facts_to_json
+    from dealerpolicy.schema import load_schema
+
+    schema = load_schema(Path(rules_dir) / "schema.yaml")
+
+    def validate(row: dict[str, Any]) -> dict[str, Any]:
+        data = dict(row)
+        dealer_id = data.pop("dealer_id", None) or data.get("id")
+        if dealer_id is not None:
+            data["id"] = str(dealer_id)
+        clean = schema.validate_fact("dealer", data, path="dealer")
+        return {"dealer_id": str(dealer_id or ""), **typed_facts_to_json(schema.types, {"dealer": clean})["dealer"]}
+    return validate
+
+
+def reexplain(record: dict[str, Any], rulebook_files: dict[str, str],
+              current_rules: str | Path | None = "rules") -> dict[str, Any]:
+    """Re-evaluate a logged decision with the exact rules that made it, and with today's rules.
+
+    Uses the facts as they were used (after registry look-up), the decision's as-of date and
+    the day it was made (for 从旧兼从轻). Says whether the stored rules reproduce the logged
+    outcome, matched rules and outputs, and whether today's rules would decide differently.
+    """
+    import tempfile
+
+    made_on = date.fromisoformat(str(record["time"])[:10])
+    request = Request(record["point"], record["facts"], record.get("as_of"))
+    lang = record.get("lang") or "zh"
+    with tempfile.TemporaryDirectory(prefix="dealerpolicy-reexplain-") as tmp:
+        for name, text in rulebook_files.items():
+            path = Path(tmp) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        then = Decider.from_dir(tmp)
+        try:
+            again = then.decide(request, lang=lang, today=made_on)
+        finally:
+            then.close()
+    again.pop("_facts", None)
+    result: dict[str, Any] = {"decision_id": record["decision_id"], "rules_version": record["rules_version"],
+                              "reexplained": again, "differences": _differences(record, again)}
+    result["reproduced"] = not result["differences"]
+    if current_rules is not None and Path(current_rules, "schema.yaml").exists():
+        now = Decider.from_dir(current_rules)
+        try:
+            today = now.decide(request, lang=lang)
+        finally:
+            now.close()
+        today.pop("_facts", None)
+        result["today"] = {"rules_version": today["rules_version"], "outcome": today["outcome"],
+                           "matched": [m["rule"] for m in today["matched"]], "outputs": today["outputs"],
+                           "differences": _differences(record, today)}
+        result["today"]["differs"] = bool(result["today"]["differences"])
+    return result
+
+
+def _differences(record: dict[str, Any], decision: dict[str, Any]) -> list[str]:
+    out = []
+    if record.get("outcome") != decision["outcome"]:
+        out.append(f"outcome: logged {record.get('outcome')}, now {decision['outcome']}")
+    logged = [m["rule"] for m in record.get("matched", [])]
+    now = [m["rule"] for m in decision["matched"]]
+    if sorted(logged) != sorted(now):
+        out.append(f"matched rules: logged {logged}, now {now}")
+    if (record.get("outputs") or {}) != decision["outputs"]:
+        out.append(f"outputs: logged {record.get('outputs')}, now {decision['outputs']}")
+    return out

@@ -14,6 +14,7 @@ from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
 
 PROGRESS_THRESHOLD = 2000
+BATCH = 200  # decisions appended per transaction; none is printed before it is logged
 
 
 @click.command()
@@ -50,6 +51,7 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     bad = 0
     if fmt == "table":
         click.echo(table_header(lang))
+    pending: list[dict[str, Any]] = []
     with _progress(len(requests)) as bar:
         for line, raw in requests:
             bar.update(1)
@@ -57,7 +59,7 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
                 if isinstance(raw, FactsError):
                     raise raw
                 decision = svc.decide_raw(raw, default_point=point, as_of=as_of, lang=lang, why_not=why_not,
-                                          where=f"line {line}")
+                                          where=f"line {line}", record=False)
             except FactsError as exc:
                 bad += 1
                 _report_bad(line, exc)
@@ -65,11 +67,26 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
             except DealerPolicyError as exc:
                 report_error(exc)
                 sys.exit(exc.exit_code)
-            _emit(decision, fmt, lang)
+            pending.append(decision)
+            if len(pending) >= BATCH:
+                _flush(svc, pending, fmt, lang)
+        _flush(svc, pending, fmt, lang)
     svc.close()
     if bad:
         click.echo(f"{bad} of {len(requests)} requests had bad input and were not decided", err=True)
         sys.exit(1)
+
+
+def _flush(svc: Any, pending: list[dict[str, Any]], fmt: str, lang: str) -> None:
+    """Append a batch of decisions to the audit log in one transaction, then print them."""
+    try:
+        svc.record_many([d.pop("_record") for d in pending])
+    except DealerPolicyError as exc:
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    for decision in pending:
+        _emit(decision, fmt, lang)
+    pending.clear()
 
 
 def _progress(n: int):

@@ -26,8 +26,7 @@ def read_requests(text: str, name: str, schema: Schema, default_point: str | Non
         except json.JSONDecodeError as exc:
             yield exc.lineno, _bad(exc.lineno, f"invalid JSON: {exc.msg}")
             return
-        for i, item in enumerate(items, 1):
-            yield i, item
+        yield from enumerate(items, 1)
     else:
         yield from _jsonl(text)
 

@@ -42,3 +42,27 @@ def facts_to_json(facts: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = to_json(v, "")
     return out
+
+
+def typed_facts_to_json(types: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """Normalised facts back to JSON by their schema types, so they bind again to the same values
+    (percents as "95.5%", money and decimals as exact strings, dates as ISO text)."""
+    return {name: _record_json(types[name].field_map() if name in types else {}, fact)
+            for name, fact in facts.items() if isinstance(fact, dict)}
+
+
+def _record_json(fields: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        t = fields.get(key)
+        kind = t.kind if t is not None else ""
+        if kind == "list" and isinstance(value, list):
+            item_fields = t.field_map()
+            out[key] = [_record_json(item_fields, item) for item in value]
+        elif kind == "percent" and isinstance(value, Decimal):
+            out[key] = f"{(value * 100).normalize():f}%"
+        elif isinstance(value, Decimal):
+            out[key] = f"{value:f}"
+        else:
+            out[key] = to_json(value, kind)
+    return out

@@ -59,7 +59,10 @@ class RegistryStore:
                                 .where(dealers.c.dealer_id == dealer_id)).scalar()
             if data is None:
                 return None
-            return {"dealer_id": dealer_id, **data, **self._history(conn, dealer_id)}
+            merged = {"dealer_id": dealer_id, **data}
+            for key, items in self._history(conn, dealer_id).items():  # history adds to what was imported
+                merged[key] = list(data.get(key) or []) + items
+            return merged
 
     def iter_dealers(self, batch: int = 500) -> Iterator[Data]:
         """Master data of every dealer (`dealer_id` first), by id, streamed."""
