@@ -168,15 +168,18 @@ class RulesRuntime:
         if stamp == self._seen:
             return
         published = self._read_generation()
-        self._seen = stamp
         if not published or int(published["generation"]) <= self.current.generation:
+            self._seen = stamp
             return
         try:
             decider = Decider.from_dir(published["snapshot"])
         except DealerPolicyError as exc:  # validated by the publisher; a failure here is a bug
             log.error("cannot adopt rules generation %s: %s", published["generation"], exc)
+            self._seen = stamp
             return
         self._swap(Loaded(decider, int(published["generation"]), _now()))
+        # Only now: until the swap, other threads must wait on the lock rather than go on with the old.
+        self._seen = stamp
         log.info("rules version %s adopted from worker %s (generation %s, pid %d)",
                  decider.rulebook.version[:12], published.get("by_pid"), published["generation"],
                  os.getpid())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -56,7 +57,8 @@ def decide(point: str, body: DecisionRequest, svc: Svc, who: Checker,
     done = svc.decide(point, body.model_dump(), lang or svc.settings.language, f"http:{who.name}")
     if not done.recorded:
         done.decision["recorded"] = False
-    return json_response(done.decision, headers={"X-Decision-Recorded": str(done.recorded).lower()})
+    return json_response(done.decision, headers={"X-Decision-Recorded": str(done.recorded).lower(),
+                                                 "X-Worker-Pid": str(os.getpid())})
 
 
 @router.get("/v1/decisions/{decision_id}", tags=["audit"])
