@@ -8,6 +8,7 @@ aggregate: which list items were counted and which were excluded, and why).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from dealerpolicy.explain.jsonvalues import to_json
@@ -172,13 +173,25 @@ def derived_story(d: Any, env: dict, lab: Labeller) -> dict[str, Any]:
                      f"{unparse(d.expr)} = {format_value(value, d.type.kind)}"
                      + (f"（{'; '.join(inputs)}）" if lab.lang == "zh" and inputs else
                         f" ({'; '.join(inputs)})" if inputs else ""))
-    items = [_aggregate_items(a, env, lab) for a in ir.walk(d.expr) if isinstance(a, ir.Aggregate)]
+    items = [_aggregate_items(a, env, lab) for a in _aggregates(d.expr)]
     if items:
         entry["items"] = [i for group in items for i in group]
     return entry
 
 
+_REFS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _refs(e: ir.Expr) -> list[ir.Expr]:
+    """The fields, derived values and params an expression reads (cached per node)."""
+    try:
+        return _REFS[e]
+    except KeyError:
+        refs = _REFS[e] = _find_refs(e)
+        return refs
+
+
+def _find_refs(e: ir.Expr) -> list[ir.Expr]:
     out, seen = [], set()
     for node in ir.walk(e):
         if isinstance(node, ir.Ref) and node.kind != "item" and node.type.kind != "list" and node.path not in seen:
@@ -188,6 +201,17 @@ def _refs(e: ir.Expr) -> list[ir.Expr]:
             seen.add(node.param)
             out.append(node)
     return out
+
+
+_AGGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _aggregates(e: ir.Expr) -> list[ir.Aggregate]:
+    try:
+        return _AGGS[e]
+    except KeyError:
+        found = _AGGS[e] = [a for a in ir.walk(e) if isinstance(a, ir.Aggregate)]
+        return found
 
 
 def _aggregate_items(agg: ir.Aggregate, env: dict, lab: Labeller) -> list[dict[str, Any]]:

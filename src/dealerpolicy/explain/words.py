@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.values import format_value
 
@@ -24,8 +26,19 @@ WORDS = {
 }
 
 
+_TEXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def unparse(e: ir.Expr) -> str:
-    """The expression as text (canonical spacing), for explanations."""
+    """The expression as text (canonical spacing), for explanations; cached per node."""
+    try:
+        return _TEXT[e]
+    except KeyError:
+        text = _TEXT[e] = _unparse(e)
+        return text
+
+
+def _unparse(e: ir.Expr) -> str:
     if isinstance(e, ir.Const):
         if e.param:
             return e.param

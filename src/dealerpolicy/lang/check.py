@@ -105,7 +105,10 @@ class _Checker:
 
     def visit(self, node: ast.Node) -> ir.Expr:
         method = getattr(self, "visit_" + type(node).__name__)
-        return method(node)
+        result = method(node)
+        if self.items and isinstance(result, _WORTH_CACHING) and not _reads_items(result):
+            result.fn = _request_constant(result.fn)
+        return result
 
     # -- leaves --------------------------------------------------------------
     def visit_Literal(self, node: ast.Literal) -> ir.Expr:
@@ -377,9 +380,10 @@ class _Checker:
             return self.fail("expr.type_mismatch", f"{name}() needs a list field, e.g. dealer.invoices", node.args[0])
         depth = len(self.items) + 1
         source_path = ".".join(prefix)
+        inside_item = any(prefix[: len(i.prefix)] == i.prefix for i in self.items)
         source = ir.Ref(Type("list", fields=record.fields, name=record.name), node.args[0].start,
                         node.args[0].end, fn=_path_getter(prefix, self.items), deps=frozenset({source_path}),
-                        path=source_path, kind="fact")
+                        path=source_path, kind="item" if inside_item else "fact")
         self.items.append(_Item(prefix, record, depth))
         try:
             arg = node.args[0]
@@ -547,6 +551,27 @@ class _Checker:
 
 
 # -- closure builders (kept outside the class: they capture only what they need) ----
+_WORTH_CACHING = (ir.Func, ir.Arith, ir.ParamIndex, ir.Aggregate, ir.Neg)
+_constant_ids = iter(range(1, 1 << 62))
+
+
+def _reads_items(e: ir.Expr) -> bool:
+    return any(isinstance(n, ir.Ref) and n.kind == "item" for n in ir.walk(e))
+
+
+def _request_constant(fn):
+    """Inside an aggregate, a sub-expression that reads no list item has one value per request:
+    compute it once (cached in the request's env) instead of once per item."""
+    key = f"$c{next(_constant_ids)}"
+
+    def cached(env):
+        try:
+            return env[key]
+        except KeyError:
+            value = env[key] = fn(env)
+            return value
+    return cached
+
 def _fact_getter(fact: str, name: str, path: str):
     missing = Unknown(frozenset({path}))
 
