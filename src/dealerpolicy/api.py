@@ -264,8 +264,10 @@ def dealer_validator(rules_dir: str | Path):
     def validate(row: dict[str, Any]) -> dict[str, Any]:
         data = dict(row)
         dealer_id = data.pop("dealer_id", None) or data.get("id")
-        if dealer_id is not None:
-            data["id"] = str(dealer_id)
+        if not isinstance(dealer_id, str) or not dealer_id.strip():
+            raise FactsError(Diagnostic("fact.invalid", "each row needs a dealer_id (a non-empty text)",
+                                        field_path="dealer_id"))
+        data["id"] = dealer_id
         clean = schema.validate_fact("dealer", data, path="dealer")
         return {"dealer_id": str(dealer_id or ""), **typed_facts_to_json(schema.types, {"dealer": clean})["dealer"]}
     return validate

@@ -124,22 +124,27 @@ def test_unreachable_database_exits_5_without_the_password() -> None:
 
 
 def test_registry_import_show_export(db: str, tmp_path: Path) -> None:
+    rules = str(Path(__file__).resolve().parents[2] / "rules")
     src = tmp_path / "dealers.csv"
-    src.write_text("dealer_id,tier,credit_limit\nD001,gold,600000.00\n,silver,1\n",
-                   encoding="utf-8")
-    dry = CliRunner().invoke(cli, ["registry", "import", str(src), "--dry-run", "--db", db])
+    src.write_text("dealer_id,name,tier,status,credit_limit\n"
+                   "D001,恒丰,county,active,600000.00\n"
+                   ",无名,county,active,1\n"
+                   "D003,坏,gold,active,1\n", encoding="utf-8")
+    dry = CliRunner().invoke(cli, ["registry", "import", str(src), "--dry-run", "--db", db, "--rules", rules])
     assert dry.exit_code == 4, dry.output
-    assert dry.stdout == "2 rows read: 1 valid, 1 rejected; dry run, nothing written\n"
-    assert dry.stderr == (f"{src}:line 3: dealer_id: error[fact.invalid]: "
-                          "each row needs a dealer_id (a non-empty text)\n")
+    assert dry.stdout == "3 rows read: 1 valid, 2 rejected; dry run, nothing written\n"
+    errors = dry.stderr.splitlines()
+    assert errors[0] == f"{src}:line 3: dealer_id: error[fact.invalid]: each row needs a dealer_id (a non-empty text)"
+    assert errors[1].startswith(f"{src}:line 4: dealer.tier: error[fact.invalid]: ")
     assert run("registry", "show", "D001", "--db", db, code=4).output.startswith(
         "error[fact.unknown_dealer]: dealer 'D001' is not in the registry")
-    result = CliRunner().invoke(cli, ["registry", "import", str(src), "--db", db])
-    assert result.stdout == "2 rows read: 1 valid, 1 rejected; 1 written\n"
+    result = CliRunner().invoke(cli, ["registry", "import", str(src), "--db", db, "--rules", rules])
+    assert result.stdout == "3 rows read: 1 valid, 2 rejected; 1 written\n"
     shown = json.loads(run("registry", "show", "D001", "--db", db).output)
     assert shown["credit_limit"] == "600000.00" and shown["offences"] == []
     out = CliRunner().invoke(cli, ["registry", "export", "--db", db]).stdout
-    assert json.loads(out) == {"dealer_id": "D001", "tier": "gold", "credit_limit": "600000.00"}
+    assert json.loads(out) == {"dealer_id": "D001", "id": "D001", "name": "恒丰", "tier": "county",
+                               "status": "active", "credit_limit": "600000.00"}
 
 
 def test_incidents_confirm(db: str, seeded: list) -> None:
