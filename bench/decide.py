@@ -1,0 +1,172 @@
+"""Benchmark: order decisions per second through the whole engine, against raw durable_rules.
+
+Generates N seeded order requests for the shipped order rules and reports, single process:
+decisions/s, p50/p99 latency, whole-rulebook compile time and peak RSS, with explanations
+on (the default decision JSON) — and the same figures for raw durable_rules on the same
+compiled conditions through its standard Python API (assert + clean-up, no explanations).
+
+    python bench/decide.py --n 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from dealerpolicy.api import Decider, Request, load_rulebook  # noqa: E402
+
+
+def seeded_orders(n: int, seed: int) -> list[dict]:
+    """N realistic order requests from the example-data generator (dealers with histories), seeded."""
+    spec = importlib.util.spec_from_file_location("example_generate", ROOT / "examples" / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(gen)
+    out: list[dict] = []
+    while len(out) < n:
+        rng = random.Random(seed)
+        dealers = [gen.Dealer(rng, i) for i in range(1, gen.N_DEALERS + 1)]
+        gen.make_incidents(rng, dealers)
+        out += [o["facts"] for o in gen.make_orders(rng, dealers)]
+        seed += 1
+    return out[:n]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_engine(decider: Decider, requests: list[dict]) -> tuple[list[float], dict[str, int]]:
+    latencies, outcomes = [], {}
+    for facts in requests:
+        t0 = time.perf_counter()
+        d = decider.decide(Request("order", facts))
+        latencies.append(time.perf_counter() - t0)
+        outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
+    return latencies, outcomes
+
+
+def run_raw(decider: Decider, requests: list[dict]) -> list[float]:
+    """The same conditions through durable's standard Python API: one flat fact per order, then delete_state."""
+    from durable import engine as de
+
+    engine = decider.engine
+
+    class SyncHost(de.Host):
+        def _run(self):  # no timer threads
+            pass
+
+    combined = next(iter(engine._combined.values()))
+    rules = {}
+    for part in combined.parts:
+        for rid, cond in part.compiled.conditions.items():
+            rules[f"{part.tag}{rid}".replace("[", "_").replace("]", "_").replace(",", "_")] = {
+                "all": [{"m": {"$and": [{"$ex": {"k": 1}}, cond]}}], "run": (lambda c: None)}
+    rules["__sentinel"] = {"all": [{"m": {"$ex": {"k": 1}}}], "run": (lambda c: None)}
+    host = SyncHost()
+    host.register_rulesets({"raw": rules})
+    bound = []
+    for facts in requests:  # binding and derived values are not part of the yardstick
+        ev_facts = engine.schema.bind("order", facts)
+        flat, absent = {"k": 1}, set()
+        for part in combined.parts:
+            part.encode(part.env(ev_facts), flat, absent)
+        bound.append(flat)
+    latencies = []
+    for i, flat in enumerate(bound):
+        t0 = time.perf_counter()
+        host.assert_fact("raw", {**flat, "sid": str(i)})
+        host.delete_state("raw", str(i))
+        latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+def report(label: str, latencies: list[float]) -> None:
+    total = sum(latencies)
+    q = statistics.quantiles(latencies, n=100)
+    print(f"{label:<34} {len(latencies) / total:>9,.0f}/s   p50 {q[49] * 1e6:>6.0f} µs   "
+          f"p99 {q[98] * 1e6:>6.0f} µs")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rules", default=str(ROOT / "rules"))
+    ap.add_argument("--audit", help="also measure with the audit log on, at this database URL")
+    ap.add_argument("--memory", type=int, default=0, help="decide this many orders, printing RSS (MiB)")
+    args = ap.parse_args()
+    requests = seeded_orders(args.n, args.seed)
+    t0 = time.perf_counter()
+    book = load_rulebook(args.rules)
+    t1 = time.perf_counter()
+    decider = Decider(book)
+    t2 = time.perf_counter()
+    order_rules = sum(len(p.rules) for p in book.policies_of("order"))
+    print(f"rulebook: {book.summary()}")
+    print(f"load+check {1000 * (t1 - t0):.0f} ms, compile to durable_rules {1000 * (t2 - t1):.0f} ms, "
+          f"order rules {order_rules}")
+    run_engine(decider, requests[:500])  # warm-up
+    latencies, outcomes = run_engine(decider, requests)
+    report("dealerpolicy (explanations on)", latencies)
+    print(f"outcomes: {dict(sorted(outcomes.items()))}")
+    print(f"peak RSS {peak_rss_mib():.1f} MiB")
+    raw = run_raw(decider, requests)
+    report("raw durable_rules (standard API)", raw)
+    if args.audit:
+        run_audited(args.rules, args.audit, requests)
+    if args.memory:
+        memory_check(decider, requests, args.memory)
+
+
+def run_audited(rules: str, url: str, requests: list[dict], batch: int = 200) -> None:
+    """Decisions with the audit log on: decided, appended in batches (durable when append returns)."""
+    from dealerpolicy.api import DecisionService
+
+    svc = DecisionService.open(rules, db_url=url)
+    t0 = time.perf_counter()
+    pending = []
+    for facts in requests:
+        d = svc.decide_raw({"point": "order", "facts": facts}, record=False)
+        pending.append(d.pop("_record"))
+        if len(pending) >= batch:
+            svc.record_many(pending)
+            pending.clear()
+    svc.record_many(pending)
+    elapsed = time.perf_counter() - t0
+    print(f"{'with audit (' + url.split(':', 1)[0] + ', batches of ' + str(batch) + ')':<34} "
+          f"{len(requests) / elapsed:>9,.0f}/s")
+    svc.close()
+
+
+def memory_check(decider: Decider, requests: list[dict], total: int) -> None:
+    """RSS at checkpoints over `total` decisions: it must stay flat (no state left behind)."""
+    done, step = 0, max(total // 10, 1)
+    print(f"memory over {total:,} decisions:", end=" ", flush=True)
+    while done < total:
+        for facts in requests:
+            decider.decide(Request("order", facts))
+            done += 1
+            if done % step == 0:
+                print(f"{peak_now_mib():.1f}", end=" ", flush=True)
+            if done >= total:
+                break
+    print("MiB")
+
+
+def peak_now_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+if __name__ == "__main__":
+    main()
