@@ -6,6 +6,7 @@ The checker keeps going after a problem, so one expression reports all its error
 from __future__ import annotations
 
 import difflib
+import operator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -64,9 +65,13 @@ _LITERAL_TYPES = {"number": None, "percent": PERCENT, "money": MONEY, "date": DA
                   "string": STRING, "boolean": BOOLEAN}
 
 
-def check(node: ast.Node, scope: Scope, expect: Type | None = None) -> ir.Expr:
-    """Resolve and type-check; raises ExprProblems with every problem found."""
-    checker = _Checker(scope)
+def check(node: ast.Node, scope: Scope, expect: Type | None = None, text: str | None = None) -> ir.Expr:
+    """Resolve and type-check; raises ExprProblems with every problem found.
+
+    `text` is the expression's source; with it, aggregates whose filter is written the same way
+    over the same list share their per-item filter results within a request.
+    """
+    checker = _Checker(scope, text)
     result = checker.visit(node)
     if expect is not None and not checker.problems and not _assignable(result, expect):
         checker.problems.append(ExprProblem(
@@ -92,8 +97,9 @@ def _assignable(e: ir.Expr, expect: Type) -> bool:
 
 
 class _Checker:
-    def __init__(self, scope: Scope):
+    def __init__(self, scope: Scope, text: str | None = None):
         self.scope = scope
+        self.text = text
         self.items: list[_Item] = []
         self.problems: list[ExprProblem] = []
 
@@ -263,7 +269,9 @@ class _Checker:
         left, right = self.visit(node.left), self.visit(node.right)
         if node.op in ("==", "!=", "<", "<=", ">", ">="):
             self._check_comparable(node.op, left, right, node)
-            return ir.Compare(BOOLEAN, node.start, node.end, fn=_compare_fn(node.op, left.fn, right.fn),
+            const = isinstance(right, ir.Const) and right.type.kind != "any"
+            fn = _compare_fn(node.op, left.fn, right.fn, right.value if const else None, const)  # type: ignore[attr-defined]
+            return ir.Compare(BOOLEAN, node.start, node.end, fn=fn,
                               deps=left.deps | right.deps, params=left.params | right.params,
                               op=node.op, left=left, right=right)
         t = self._arith_type(node.op, left, right, node)
@@ -395,8 +403,11 @@ class _Checker:
         if where is not None:
             self._need_bool(where, node.where, "'where'")  # type: ignore[arg-type]
         t = self._aggregate_type(name, projection, node)
+        share = None
+        if self.text is not None and where is not None and depth == 1 and node.where is not None:
+            share = "$w:" + source_path + ":" + " ".join(self.text[node.where.start:node.where.end].split())
         fn = _aggregate_fn(name, source.fn, projection.fn if projection else None,
-                           where.fn if where else None, depth, source_path)
+                           where.fn if where else None, depth, source_path, share)
         deps = source.deps | (projection.deps if projection else frozenset()) | (where.deps if where else frozenset())
         params = (projection.params if projection else frozenset()) | (where.params if where else frozenset())
         return ir.Aggregate(t, node.start, node.end, fn=fn, deps=deps, params=params, name=name,
@@ -618,14 +629,19 @@ def _path_getter(prefix: tuple[str, ...], items: list[_Item]):
     return fn
 
 
-_COMPARE = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-}
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
 
 
-def _compare_fn(op: str, lf, rf):
+def _compare_fn(op: str, lf, rf, constant: Any = None, has_constant: bool = False):
     cmp = _COMPARE[op]
+    if has_constant:
+        def against_constant(env):
+            a = lf(env)
+            if a.__class__ is Unknown:
+                return a
+            return cmp(a, constant)
+        return against_constant
 
     def fn(env):
         a = lf(env)
@@ -723,7 +739,7 @@ def _call_fn(name: str, impl, fns):
     return fn
 
 
-def _aggregate_fn(name: str, source, projection, where, depth: int, list_path: str):
+def _aggregate_fn(name: str, source, projection, where, depth: int, list_path: str, share: str | None = None):
     item_key, idx_key = f"$item{depth}", f"$idx{depth}"
 
     def items_of(env):
@@ -732,9 +748,25 @@ def _aggregate_fn(name: str, source, projection, where, depth: int, list_path: s
         if items.__class__ is Unknown:
             yield None, items
             return
+        if where is None:
+            for i, item in enumerate(items):
+                env[item_key], env[idx_key] = item, i
+                yield i, True
+            return
+        known = env.get(share) if share else None
+        if known is not None and len(known) == len(items):
+            for i, item in enumerate(items):  # the same filter over the same list: reuse its results
+                env[item_key], env[idx_key] = item, i
+                yield i, known[i]
+            return
+        results = []
         for i, item in enumerate(items):
             env[item_key], env[idx_key] = item, i
-            yield i, (True if where is None else where(env))
+            ok = where(env)
+            results.append(ok)
+            yield i, ok
+        if share:
+            env[share] = results
 
     if name in ("any", "all"):
         decisive = name == "any"  # any: a True decides; all: a False decides

@@ -188,7 +188,7 @@ class PolicyLoader:
         """Parse and check an expression found at `path` in the file; record problems."""
         node = self._at(path)
         try:
-            return check(parse(str(text)), scope or self.scope, expect)
+            return check(parse(str(text)), scope or self.scope, expect, text=str(text))
         except ExprProblem as p:
             self._expr_problem(p, node, base_span)
         except ExprProblems as ps:
