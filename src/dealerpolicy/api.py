@@ -159,6 +159,9 @@ class DecisionService:
         dealer_id = _dealer_id(facts)
         if dealer_id is None:
             return facts, {"dealer": "request"} if given else {}
+        required = self.rulebook.schema.required.get("dealer", frozenset())
+        if isinstance(given, dict) and set(given) > {"id"} and required <= set(given):
+            return facts, {"dealer": "request"}  # complete dealer facts: the registry is not consulted
         stored = self.registry.get_dealer(dealer_id)
         carries_facts = isinstance(given, dict) and bool(set(given) - {"id"})
         if stored is None and carries_facts:
