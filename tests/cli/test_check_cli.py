@@ -1,0 +1,115 @@
+"""`dealerpolicy check` and `dealerpolicy explain` through click's runner and a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dealerpolicy.audit.store import AuditStore
+from dealerpolicy.cli.main import cli
+
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
+
+
+def request(order_id: str, amount: str, payment: str = "credit") -> dict:
+    return {"point": "order", "facts": {
+        "order": {"id": order_id, "date": "2026-03-31", "amount": amount, "payment": payment},
+        "dealer": {"id": "D1", "status": "active", "credit_limit": "600000.00", "receivables": "569999.90"}}}
+
+
+@pytest.fixture
+def orders(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.jsonl"
+    lines = [json.dumps(request("O1", "30000.10")), json.dumps(request("O2", "abc")),
+             "{not json", json.dumps(request("O3", "30000.11"))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_check_decides_good_lines_reports_bad_ones_and_exits_1(orders: Path, tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    result = run("check", str(orders), "--rules", str(MINI), "--lang", "en", "--db", db)
+    assert result.exit_code == 1
+    rows = result.stdout.splitlines()
+    assert rows[0].split() == ["subject", "outcome", "rules", "message"]
+    assert rows[1].split()[:3] == ["O1", "warn", "CR-4"]
+    assert rows[2].split()[:3] == ["O3", "require_cash", "CR-3"]
+    assert 'line 2: facts.order.amount: error[fact.invalid]: expected money (CNY), got "abc"' in result.stderr
+    assert "line 3: error[request.invalid]: invalid JSON at column 2" in result.stderr
+    assert "2 of 4 requests had bad input and were not decided" in result.stderr
+    store = AuditStore(db)
+    assert [r["subject"] for r in store.list()] == ["O3", "O1"]  # only real decisions are logged
+    assert store.verify().ok
+
+
+def test_check_json_is_the_documented_contract(orders: Path, tmp_path: Path):
+    result = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--why-not")
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert set(decisions[0]) == {"decision_id", "point", "subject", "as_of", "outcome", "matched", "outputs",
+                                 "missing", "undecided", "rules_version", "policy_versions", "notes", "lang",
+                                 "elapsed_us", "why_not"}
+    first = decisions[0]["matched"][0]
+    assert set(first) == {"policy", "version", "rule", "clause", "outcome", "title", "message", "reasons",
+                          "derived", "outputs", "tags"}
+    assert decisions[1]["outputs"] == {"excess": "0.01"}
+    assert len(decisions[0]["rules_version"]) == 64
+
+
+def test_check_reads_csv_with_dotted_columns(tmp_path: Path):
+    path = tmp_path / "orders.csv"
+    path.write_text("point,order.id,order.date,order.amount,order.payment,dealer.id,dealer.status,"
+                    "dealer.credit_limit\norder,O9,2026-03-31,5000,prepaid,D1,active,600000\n", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--format", "json", "--no-audit", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.stdout)
+    assert (decision["subject"], decision["outcome"], decision["matched"][0]["message"]) == (
+        "O9", "warn", "small order ¥5,000.00")
+
+
+def test_as_of_flag_chooses_the_versions(tmp_path: Path):
+    path = tmp_path / "o.jsonl"
+    path.write_text(json.dumps(request("O1", "5000")), encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--as-of", "2020-01-01", "--format", "json",
+                 "--no-audit")
+    decision = json.loads(result.stdout)
+    assert (decision["outcome"], decision["notes"]) == ("allow", ["no policy of point order is in force on "
+                                                                  "2020-01-01"])
+
+
+def test_explain_renders_a_report_in_either_language(orders: Path):
+    decided = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--lang", "en")
+    report = CliRunner().invoke(cli, ["explain", "-", "--lang", "en"], input=decided.stdout)
+    assert report.exit_code == 0
+    assert "Outcome: warn" in report.output
+    assert "exposure ¥600,000.00 ≤ credit limit (dealer.credit_limit) ¥600,000.00 (inclusive) → true" in report.output
+    assert "  [CR-3] Over limit → require_cash" in report.output
+
+
+def test_bad_rules_folder_exits_3_with_the_location(tmp_path: Path, orders: Path):
+    bad = tmp_path / "rules"
+    (bad / "policies").mkdir(parents=True)
+    (bad / "schema.yaml").write_text((MINI / "schema.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (bad / "policies" / "x.yaml").write_text("policy: x\n", encoding="utf-8")
+    result = run("check", str(orders), "--rules", str(bad), "--no-audit")
+    assert result.exit_code == 3
+    assert f"{bad / 'policies' / 'x.yaml'}:1:1: error[rule.missing_key]" in result.stderr
+
+
+def test_real_entry_point_in_a_subprocess(orders: Path, tmp_path: Path):
+    exe = Path(sys.executable).parent / "dealerpolicy"
+    proc = subprocess.run([str(exe), "check", str(orders), "--rules", str(MINI), "--format", "jsonl",
+                           "--db", f"sqlite:///{tmp_path / 'p.db'}"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert [json.loads(x)["outcome"] for x in proc.stdout.splitlines()] == ["warn", "require_cash"]
+    verify = subprocess.run([sys.executable, "-m", "dealerpolicy", "audit", "verify", "--db",
+                             f"sqlite:///{tmp_path / 'p.db'}"], capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0 and "2 records, chain intact" in verify.stdout
