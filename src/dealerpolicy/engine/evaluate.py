@@ -19,6 +19,7 @@ from typing import Any
 from dealerpolicy.engine.compile import CompiledPolicy, compile_policy
 from dealerpolicy.engine.durable_host import DurableEvaluator
 from dealerpolicy.errors import Diagnostic, EngineError, FactsError
+from dealerpolicy.lang import ir
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.plan import Rulebook
 from dealerpolicy.rulebook.policy import Policy, Rule
@@ -35,6 +36,7 @@ class PolicyResult:
     unknown: list[tuple[Rule, Unknown]]
     severity: int = 0
     lenient_note: str | None = None
+    flagged: set[str] = field(default_factory=set)  # missing inputs named by matched is_missing() tests
 
 
 @dataclass
@@ -63,6 +65,10 @@ class _PolicyPart:
         self.derived = [(d.name, d.expr.fn) for d in self.policy.derived]
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
         self.rule_keys = compiled.rule_keys
+        # is_missing(x) tests in a rule: when the rule matches, the missing x are named in the decision
+        self.missing_probes = {r.id: [f.args[0].fn for f in ir.walk(r.when)
+                                      if isinstance(f, ir.Func) and f.name == "is_missing"]
+                               for r in self.policy.rules}
 
     def env(self, facts: dict[str, Any]) -> dict[str, Any]:
         env = dict(facts)
@@ -103,7 +109,13 @@ class _PolicyPart:
         severity = max((point.severity(r.outcome) for r in matched), default=0)
         for rule, _ in unknown:
             severity = max(severity, point.severity(rule.on_missing or point.missing))
-        return PolicyResult(self.policy, env, matched, unknown, severity)
+        flagged: set[str] = set()
+        for rule in matched:
+            for probe in self.missing_probes[rule.id]:
+                value = probe(env)
+                if value.__class__ is Unknown:
+                    flagged |= value.paths
+        return PolicyResult(self.policy, env, matched, unknown, severity, flagged=flagged)
 
 
 class _Combined:
@@ -181,7 +193,8 @@ class Engine:
             notes.append(f"no policy of point {point_name} is in force on {when.isoformat()}")
         severity = max((r.severity for r in results), default=0)
         outcome = point.outcomes[len(point.outcomes) - severity] if severity else point.default
-        missing = sorted({p for r in results for _, u in r.unknown for p in u.paths})
+        missing = sorted({p for r in results for _, u in r.unknown for p in u.paths}
+                         | {p for r in results for p in r.flagged})
         return Evaluation(point, facts, when, _subject(point, facts), results, outcome, missing, notes)
 
     def cross_check(self, point_name: str, raw_facts: Any, as_of: date | str | None = None) -> list[str]:
