@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dealerpolicy.errors import AuditError, Diagnostic
-from dealerpolicy.storage.jsonutil import to_jsonable
+from dealerpolicy.storage.jsonutil import is_plain_json, to_jsonable
 
 REQUIRED = ("decision_id", "point", "outcome", "rules_version")
 # Keys the store sets itself; whatever the caller put there is replaced.
@@ -45,12 +45,18 @@ def utc_text(value: str | dt.datetime | dt.date | None = None) -> str:
     return moment.astimezone(dt.UTC).strftime(TIME_FORMAT)
 
 
-def prepare(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-only copy with `time` normalised to UTC; raises AuditError if malformed."""
+def prepare(record: Mapping[str, Any], deep_copy: bool = False) -> dict[str, Any]:
+    """A JSON-only copy with `time` normalised to UTC; raises AuditError if malformed.
+
+    A record already made of JSON values is copied at the top level only (parsing it back
+    from text would cost more than everything else in an append); `deep_copy` when the
+    caller will change nested values (masking).
+    """
     for key in REQUIRED:
         if not isinstance(record.get(key), str) or not record[key]:
             raise bad_record(f"decision record has no {key!r} (a non-empty string)", key)
-    out = to_jsonable({k: v for k, v in record.items() if k not in RESERVED})
+    top = {k: v for k, v in record.items() if k not in RESERVED}
+    out = top if not deep_copy and is_plain_json(top) else to_jsonable(top)
     out["time"] = utc_text(out.get("time"))
     _check_matched(out.get("matched", []))
     return out

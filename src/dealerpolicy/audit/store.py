@@ -64,7 +64,7 @@ class AuditStore:
             return rulebooks.save(conn, rules_version, files)
 
     def _prepare(self, record: Mapping[str, Any]) -> Record:
-        prepared = prepare(record)
+        prepared = prepare(record, deep_copy=bool(self.masked_fields))
         if self.masked_fields:
             masked = masking.mask(prepared, self.masked_fields)
             if masked:

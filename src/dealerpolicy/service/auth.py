@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -44,11 +44,11 @@ class TokenTable:
         return found
 
 
-def require(*roles: str) -> Callable[[Request], Principal]:
+def require(*roles: str) -> Callable[..., Any]:
     """A dependency: the caller's principal if it holds one of `roles`; else 401/403."""
 
-    def dependency(request: Request,
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    async def dependency(request: Request,
+                         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
         token = creds.credentials.strip() if creds else ""
         if not token:
             raise HTTPProblem(401, "auth.missing_token", "send Authorization: Bearer <token>", CHALLENGE)

@@ -69,6 +69,21 @@ class Service:
         self._count(decision, started)
         return Decided(decision, recorded)
 
+    async def decide_async(self, point: str, request: dict[str, Any], lang: str, who: str) -> Decided:
+        """`decide` on the event loop: CPU work inline (no thread hops, no GIL convoy), commit awaited."""
+        started = time.perf_counter()
+        try:
+            with self.rules.lease() as loaded:
+                svc = self._decision_service(loaded)
+                decision = self._decide_one(svc, point, request, lang, who)
+                recorded = await self._record_async(loaded, [decision.pop("_record")])
+        except DealerPolicyError as exc:
+            self.metrics.inc("dealerpolicy_decision_errors_total", point=self._label(point),
+                             code=exc.diagnostics[0].code if exc.diagnostics else "error")
+            raise
+        self._count(decision, started)
+        return Decided(decision, recorded)
+
     def decide_batch(self, point: str, requests: list[dict[str, Any]], lang: str,
                      who: str) -> dict[str, Any]:
         """Decide many; bad items get a problem each; the good ones are recorded in one append_many."""
@@ -123,13 +138,24 @@ class Service:
             self._remember_rulebook(loaded)
             self.writer.commit(records)
         except AuditError as exc:
-            if not self.settings.server.fail_open:
-                raise
-            self.metrics.inc("dealerpolicy_unrecorded_decisions_total", len(records))
-            log.error("FAIL-OPEN: %d decision(s) answered WITHOUT an audit record (%s): %s",
-                      len(records), ", ".join(r["decision_id"] for r in records[:5]), exc.render())
-            return False
+            return self._fail_open(records, exc)
         return True
+
+    async def _record_async(self, loaded: Loaded, records: list[dict[str, Any]]) -> bool:
+        try:
+            self._remember_rulebook(loaded)
+            await self.writer.commit_async(records)
+        except AuditError as exc:
+            return self._fail_open(records, exc)
+        return True
+
+    def _fail_open(self, records: list[dict[str, Any]], exc: AuditError) -> bool:
+        if not self.settings.server.fail_open:
+            raise exc
+        self.metrics.inc("dealerpolicy_unrecorded_decisions_total", len(records))
+        log.error("FAIL-OPEN: %d decision(s) answered WITHOUT an audit record (%s): %s",
+                  len(records), ", ".join(r["decision_id"] for r in records[:5]), exc.render())
+        return False
 
     def _remember_rulebook(self, loaded: Loaded) -> None:
         """Keep the rule files of the version in the log once, before its first record."""

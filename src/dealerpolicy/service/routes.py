@@ -30,7 +30,7 @@ Reader = Annotated[Principal, Depends(require("audit", "admin"))]
 AnyRole = Annotated[Principal, Depends(require())]
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
@@ -51,10 +51,10 @@ def decide_batch(point: str, body: BatchRequest, svc: Svc, who: Checker,
 
 
 @router.post("/v1/decisions/{point}", response_model=Decision, tags=["decisions"])
-def decide(point: str, body: DecisionRequest, svc: Svc, who: Checker,
-           lang: Lang | None = None) -> Response:
+async def decide(point: str, body: DecisionRequest, svc: Svc, who: Checker,
+                 lang: Lang | None = None) -> Response:
     """Decide one request; answered only after its record is in the audit log."""
-    done = svc.decide(point, body.model_dump(), lang or svc.settings.language, f"http:{who.name}")
+    done = await svc.decide_async(point, body.model_dump(), lang or svc.settings.language, f"http:{who.name}")
     if not done.recorded:
         done.decision["recorded"] = False
     return json_response(done.decision, headers={"X-Decision-Recorded": str(done.recorded).lower(),

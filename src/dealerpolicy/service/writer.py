@@ -9,6 +9,7 @@ many decisions instead of one each.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -21,12 +22,29 @@ Record = Mapping[str, Any]
 
 
 class _Pending:
-    __slots__ = ("records", "done", "error")
+    __slots__ = ("records", "done", "error", "future")
 
-    def __init__(self, records: list[Record]):
+    def __init__(self, records: list[Record], future: asyncio.Future | None = None):
         self.records = records
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.future = future  # set for callers awaiting on an event loop
+
+    def finish(self) -> None:
+        if self.future is None:
+            self.done.set()
+            return
+        loop = self.future.get_loop()
+        loop.call_soon_threadsafe(_resolve, self.future, self.error)
+
+
+def _resolve(future: asyncio.Future, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 class GroupWriter:
@@ -50,6 +68,14 @@ class GroupWriter:
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
+
+    async def commit_async(self, records: list[Record]) -> None:
+        """`commit` for an event loop: the loop is free while the transaction commits."""
+        if not records:
+            return
+        pending = _Pending(records, asyncio.get_running_loop().create_future())
+        self._queue.put(pending)
+        await pending.future  # type: ignore[misc]
 
     def close(self) -> None:
         self._queue.put(None)
@@ -91,4 +117,4 @@ class GroupWriter:
             if self._observe:
                 self._observe(sum(len(p.records) for p in group), time.perf_counter() - started)
         for p in group:
-            p.done.set()
+            p.finish()

@@ -14,6 +14,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 
 def json_default(value: Any) -> Any:
     """`default=` hook for json.dumps: Decimal → str, date → ISO, sets → sorted lists."""
@@ -35,17 +37,41 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} as JSON: {value!r}")
 
 
+# orjson writes the same bytes as json.dumps(ensure_ascii=False, separators=(",", ":")) for
+# JSON data (checked in tests/storage/test_jsonutil.py), several times faster; the stdlib
+# json module is the fallback for what orjson refuses (e.g. integers beyond 64 bits).
+_ORJSON_ERRORS = (TypeError, orjson.JSONEncodeError)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text, with `json_default` for Decimal/date values."""
-    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return orjson.dumps(value, default=json_default).decode()
+    except _ORJSON_ERRORS:
+        return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def canonical(value: Any) -> str:
     """The canonical text hashed by the audit chain (sorted keys, no whitespace)."""
-    return json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    try:
+        return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS).decode()
+    except _ORJSON_ERRORS:
+        return json.dumps(value, default=json_default, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False)
 
 
 def to_jsonable(value: Any, floats_as_text: bool = False) -> Any:
     """A copy made only of JSON types; with `floats_as_text`, floats become exact strings."""
-    return json.loads(dumps(value), parse_float=str if floats_as_text else float)
+    if floats_as_text:
+        return json.loads(dumps(value), parse_float=str)
+    return orjson.loads(dumps(value))
+
+
+def is_plain_json(value: Any) -> bool:
+    """True when `value` holds only JSON types (str, int, float, bool, None, lists, str-keyed dicts)."""
+    try:
+        orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                     | orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except _ORJSON_ERRORS:
+        return False
+    return True
