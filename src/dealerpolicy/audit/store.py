@@ -20,7 +20,7 @@ from dealerpolicy.audit import chain, export, masking, rulebooks
 from dealerpolicy.audit.query import Filters, select_records
 from dealerpolicy.audit.record import column_values, prepare, rule_rows
 from dealerpolicy.errors import AuditError, Diagnostic
-from dealerpolicy.storage.engine import audit_error, immediate, is_sqlite
+from dealerpolicy.storage.engine import audit_error, immediate, is_sqlite, writer_turn
 from dealerpolicy.storage.jsonutil import canonical
 from dealerpolicy.storage.open import open_database
 from dealerpolicy.storage.tables import chain_head, decision_rules, decisions
@@ -82,7 +82,7 @@ class AuditStore:
     @contextmanager
     def _writing(self, what: str) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn:
+            with writer_turn(self.engine), self.engine.connect() as conn:
                 if is_sqlite(conn):
                     immediate(conn)
                 with conn.begin():

@@ -11,6 +11,14 @@ chain head) with `immediate(connection)`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: SQLite's busy handler alone serialises writers there
+    fcntl = None  # type: ignore[assignment]
+
 import os
 from typing import Any
 
@@ -83,3 +91,24 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_IMMEDIATE) else "BEGIN"
         conn.exec_driver_sql(mode)
+
+
+@contextmanager
+def writer_turn(bind: Engine | Connection) -> Iterator[None]:
+    """Serialise writers of one SQLite file across processes with a blocking file lock.
+
+    SQLite's own busy handler polls with growing sleeps (1, 2, 5 … 100 ms) while another
+    process holds the write lock; a blocked `flock` is woken the moment the lock is freed,
+    so concurrent writers (several server workers) hand over without sleeping. Other
+    backends, and in-memory databases, need nothing.
+    """
+    path = bind.engine.url.database if is_sqlite(bind) else None
+    if not path or path == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{path}.writelock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
