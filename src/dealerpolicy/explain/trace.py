@@ -225,9 +225,12 @@ def _aggregate_items(agg: ir.Aggregate, env: dict, lab: Labeller) -> list[dict[s
     words = WORDS[lab.lang]
     out = []
     scope = dict(env)
+    known = env.get(agg.share) if agg.share else None  # filter results the engine already computed
+    if known is not None and len(known) != len(items):
+        known = None
     for i, item in enumerate(items):
         scope[key], scope[idx] = item, i
-        ok = True if agg.where is None else _value(agg.where, scope)
+        ok = True if agg.where is None else known[i] if known is not None else _value(agg.where, scope)
         entry: dict[str, Any] = {"list": agg.source.path, "index": i,
                                  "status": "counted" if ok is True else "excluded" if ok is False else "unknown"}
         summary = ", ".join(f"{k} {format_value(v, '')}" for k, v in list(item.items())[:4])

@@ -411,7 +411,7 @@ class _Checker:
         deps = source.deps | (projection.deps if projection else frozenset()) | (where.deps if where else frozenset())
         params = (projection.params if projection else frozenset()) | (where.params if where else frozenset())
         return ir.Aggregate(t, node.start, node.end, fn=fn, deps=deps, params=params, name=name,
-                            source=source, projection=projection, where=where, depth=depth)
+                            source=source, projection=projection, where=where, depth=depth, share=share)
 
     def _aggregate_type(self, name: str, projection: ir.Expr | None, node: ast.Call) -> Type:
         if name == "count":

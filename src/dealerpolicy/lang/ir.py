@@ -138,6 +138,7 @@ class Aggregate(Expr):
     projection: Expr | None = None
     where: Expr | None = None
     depth: int = 1
+    share: str | None = None  # env key where the per-item filter results of this request are kept
 
     def children(self) -> tuple[Expr, ...]:
         return tuple(x for x in (self.source, self.projection, self.where) if x is not None)
