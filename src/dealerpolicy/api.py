@@ -284,22 +284,9 @@ def reexplain(record: dict[str, Any], rulebook_files: dict[str, str],
     the day it was made (for 从旧兼从轻). Says whether the stored rules reproduce the logged
     outcome, matched rules and outputs, and whether today's rules would decide differently.
     """
-    import tempfile
-
-    made_on = date.fromisoformat(str(record["time"])[:10])
     request = Request(record["point"], record["facts"], record.get("as_of"))
     lang = record.get("lang") or "zh"
-    with tempfile.TemporaryDirectory(prefix="dealerpolicy-reexplain-") as tmp:
-        for name, text in rulebook_files.items():
-            path = Path(tmp) / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        then = Decider.from_dir(tmp)
-        try:
-            again = then.decide(request, lang=lang, today=made_on)
-        finally:
-            then.close()
-    again.pop("_facts", None)
+    again = decide_logged(record, rulebook_files, lang)
     result: dict[str, Any] = {"decision_id": record["decision_id"], "rules_version": record["rules_version"],
                               "reexplained": again, "differences": _differences(record, again)}
     result["reproduced"] = not result["differences"]
@@ -315,6 +302,27 @@ def reexplain(record: dict[str, Any], rulebook_files: dict[str, str],
                            "differences": _differences(record, today)}
         result["today"]["differs"] = bool(result["today"]["differences"])
     return result
+
+
+def decide_logged(record: dict[str, Any], rulebook_files: dict[str, str], lang: str) -> dict[str, Any]:
+    """Decide a logged request again with the rule files the log kept for its rules version,
+    on the facts as used and as of the day it was made (for 从旧兼从轻)."""
+    import tempfile
+
+    made_on = date.fromisoformat(str(record["time"])[:10])
+    request = Request(record["point"], record["facts"], record.get("as_of"))
+    with tempfile.TemporaryDirectory(prefix="dealerpolicy-replay-") as tmp:
+        for name, text in rulebook_files.items():
+            path = Path(tmp) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        then = Decider.from_dir(tmp)
+        try:
+            decision = then.decide(request, lang=lang, today=made_on)
+        finally:
+            then.close()
+    decision.pop("_facts", None)
+    return decision
 
 
 def _differences(record: dict[str, Any], decision: dict[str, Any]) -> list[str]:

@@ -126,13 +126,17 @@ class _Combined:
         conditions = {f"{p.tag}{rid}": cond for p in parts for rid, cond in p.compiled.conditions.items()}
         self.evaluator = DurableEvaluator(name, conditions)
 
-    def run(self, facts: dict[str, Any], point: Point) -> list[PolicyResult]:
+    def match(self, facts: dict[str, Any]) -> tuple[list[dict[str, Any]], set[str], set[str]]:
+        """Each policy's env, the rules durable_rules matched, and the flat keys left unknown."""
         envs = [p.env(facts) for p in self.parts]
         flat: dict[str, Any] = {}
         absent: set[str] = set()
         for part, env in zip(self.parts, envs, strict=True):
             part.encode(env, flat, absent)
-        fired = set(self.evaluator.evaluate(flat))
+        return envs, set(self.evaluator.evaluate(flat)), absent
+
+    def run(self, facts: dict[str, Any], point: Point) -> list[PolicyResult]:
+        envs, fired, absent = self.match(facts)
         return [p.result(env, fired, absent, point) for p, env in zip(self.parts, envs, strict=True)]
 
 
@@ -210,12 +214,7 @@ class Engine:
         combined = self._combination(tuple(p.key for p in self.rulebook.in_force(point_name, when)))
         if combined is None:
             return []
-        envs = [p.env(facts) for p in combined.parts]
-        flat: dict[str, Any] = {}
-        absent: set[str] = set()
-        for part, env in zip(combined.parts, envs, strict=True):
-            part.encode(env, flat, absent)
-        fired = set(combined.evaluator.evaluate(flat))
+        envs, fired, _ = combined.match(facts)
         problems = []
         for part, env in zip(combined.parts, envs, strict=True):
             for rule in part.policy.rules:

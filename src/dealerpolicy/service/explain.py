@@ -11,11 +11,9 @@ matched rules; otherwise the answer says the re-rendering is unavailable, and wh
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from dealerpolicy.api import Decider, Request
+from dealerpolicy.api import Decider, Request, decide_logged
 from dealerpolicy.audit.store import AuditStore
 from dealerpolicy.errors import DealerPolicyError
 
@@ -41,17 +39,7 @@ def _rerun(record: dict[str, Any], lang: str, current: Decider, audit: AuditStor
     day = dt.date.fromisoformat(str(record.get("time", ""))[:10] or dt.date.today().isoformat())
     if record.get("rules_version") == current.rulebook.version:
         return current.decide(request, lang=lang, today=day)
-    files = audit.get_rulebook(record["rules_version"])
-    with tempfile.TemporaryDirectory(prefix="dealerpolicy-rerender-") as tmp:
-        for rel, text in files.items():
-            path = Path(tmp) / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        decider = Decider.from_dir(tmp)
-        try:
-            return decider.decide(request, lang=lang, today=day)
-        finally:
-            decider.close()
+    return decide_logged(record, audit.get_rulebook(record["rules_version"]), lang)
 
 
 def _same(decision: dict[str, Any], record: dict[str, Any]) -> bool:
