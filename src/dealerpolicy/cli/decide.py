@@ -52,6 +52,7 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     if fmt == "table":
         click.echo(table_header(lang))
     pending: list[dict[str, Any]] = []
+    outcomes: dict[str, int] = {}
     with _progress(len(requests)) as bar:
         for line, raw in requests:
             bar.update(1)
@@ -68,10 +69,15 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
                 report_error(exc)
                 sys.exit(exc.exit_code)
             pending.append(decision)
+            outcomes[decision["outcome"]] = outcomes.get(decision["outcome"], 0) + 1
             if len(pending) >= BATCH:
                 _flush(svc, pending, fmt, lang)
         _flush(svc, pending, fmt, lang)
     svc.close()
+    if fmt == "table" and outcomes:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))
+        logged = "" if no_audit else " (all recorded in the audit log)"
+        click.echo(f"{sum(outcomes.values())} decided{logged}: {counts}", err=True)
     if bad:
         click.echo(f"{bad} of {len(requests)} requests had bad input and were not decided", err=True)
         sys.exit(1)
