@@ -54,23 +54,12 @@ class Service:
 
     # --- decisions -----------------------------------------------------------------
 
-    def decide(self, point: str, request: dict[str, Any], lang: str, who: str) -> Decided:
-        """Decide and record one request; raises FactsError (422/404) or AuditError (503)."""
-        started = time.perf_counter()
-        try:
-            with self.rules.lease() as loaded:
-                svc = self._decision_service(loaded)
-                decision = self._decide_one(svc, point, request, lang, who)
-                recorded = self._record(loaded, [decision.pop("_record")])
-        except DealerPolicyError as exc:
-            self.metrics.inc("dealerpolicy_decision_errors_total", point=self._label(point),
-                             code=exc.diagnostics[0].code if exc.diagnostics else "error")
-            raise
-        self._count(decision, started)
-        return Decided(decision, recorded)
-
     async def decide_async(self, point: str, request: dict[str, Any], lang: str, who: str) -> Decided:
-        """`decide` on the event loop: CPU work inline (no thread hops, no GIL convoy), commit awaited."""
+        """Decide and record one request; raises FactsError (422/404) or AuditError (503).
+
+        Runs on the event loop: the CPU work inline (no thread hops, no GIL convoy between
+        threadpool threads), the audit commit awaited while other requests proceed.
+        """
         started = time.perf_counter()
         try:
             with self.rules.lease() as loaded:
