@@ -190,3 +190,45 @@ def test_unknown_point(decider):
 def test_explicit_as_of_before_any_policy(decider):
     d = decide(decider, "order", order(), as_of="2020-01-01")
     assert d["outcome"] == "allow" and d["notes"] == ["no policy of point order is in force on 2020-01-01"]
+
+
+@pytest.mark.parametrize("amount", ["1e309", "NaN", "Infinity", 1e309, float("nan"), "1" * 400, 10**30, "12.345",
+                                    "¥100", True, [], "0x10", " 100 "])
+def test_hostile_amounts_are_rejected_with_the_field(decider, amount):
+    facts = order()
+    facts["order"]["amount"] = amount
+    with pytest.raises(FactsError) as exc:
+        decide(decider, "order", facts)
+    assert exc.value.diagnostics[0].field_path == "facts.order.amount"
+
+
+def test_a_derived_value_too_large_for_exact_decisions_is_a_clear_error(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from dealerpolicy.api import Decider
+
+    mini = Path(__file__).parent.parent / "fixtures" / "mini"
+    shutil.copy(mini / "schema.yaml", tmp_path / "schema.yaml")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text("""\
+policy: p
+title: {zh: 测试, en: Test}
+point: application
+version: 1
+effective_from: 2024-01-01
+derive:
+  huge: {type: integer, expr: "days_between(application.date, 9999-12-31) * 1000000000 * 1000000000"}
+rules:
+  - id: R-1
+    title: {zh: 规则, en: Rule}
+    when: huge > 1
+    then: {outcome: approve, message: {zh: 消息, en: message}}
+""", encoding="utf-8")
+    d = Decider.from_dir(tmp_path)
+    facts = {"application": {"id": "A1", "date": "2026-01-01", "tier": "county"}}
+    with pytest.raises(FactsError) as exc:
+        d.decide(Request("application", facts))
+    assert exc.value.diagnostics[0].code == "fact.out_of_range"
+    assert exc.value.diagnostics[0].field_path == "huge"
+    d.close()

@@ -85,7 +85,12 @@ class _PolicyPart:
             if value is None or value.__class__ is Unknown:
                 absent.add(key)
                 continue
-            encoded = encode(value)
+            try:
+                encoded = encode(value)
+            except ValueError:
+                raise FactsError(Diagnostic(
+                    "fact.out_of_range", f"{_key_name(key)} = {value} is too large to decide exactly",
+                    field_path=_key_name(key), hint="check the input values it is computed from")) from None
             if encoded is None:
                 absent.add(key)
             else:
@@ -287,6 +292,13 @@ def _leniency_key(result: PolicyResult) -> tuple[int, Decimal]:
                 if isinstance(value, Decimal | int) and not isinstance(value, bool):
                     total += value
     return result.severity, total
+
+
+def _key_name(key: str) -> str:
+    """A flat-fact key as people wrote it: 'order__amount' → 'order.amount', 'p0_d__exposure' → 'exposure'."""
+    if "d__" in key and key.split("d__", 1)[0].startswith("p"):
+        return key.split("d__", 1)[1]
+    return key.replace("__", ".")
 
 
 def _subject(point: Point, facts: dict) -> Any:

@@ -48,13 +48,30 @@ def _number(value: Any) -> Decimal:
     return result
 
 
+# Bounds keep every value exact inside the engine (64-bit integers: money in fen, decimals
+# and percents scaled by 10^6) with room for sums: ±10^15 yuan, ±10^12 for decimals.
+MONEY_LIMIT = Decimal(10) ** 15
+DECIMAL_LIMIT = Decimal(10) ** 12
+INTEGER_LIMIT = 10**15
+
+
+def _bounded(value: Decimal, limit: Decimal) -> Decimal:
+    if abs(value) > limit:
+        raise ValueError("out of range")
+    return value
+
+
 def parse_decimal(value: Any) -> Decimal:
     """Any exact number (int, float read through its text, numeric string, Decimal)."""
-    return _number(value)
+    return _bounded(_number(value), DECIMAL_LIMIT)
 
 
 def parse_money(value: Any) -> Decimal:
-    """Yuan, exact, with at most 2 decimals (`30000.10`, `"30000.10"`, `600000`)."""
+    """Yuan, exact, with at most 2 decimals (`30000.10`, `"30000.10"`, `600000`), at most ±10^15."""
+    return _bounded(_money(value), MONEY_LIMIT)
+
+
+def _money(value: Any) -> Decimal:
     kind = type(value)
     if kind is int:
         return Decimal(value)
@@ -82,8 +99,8 @@ def parse_percent(value: Any) -> Decimal:
         match = _PERCENT_RE.fullmatch(value.strip())
         if match is None:
             raise ValueError("not a percent")
-        return Decimal(match.group(1)).scaleb(-2)
-    return _number(value)
+        return _bounded(Decimal(match.group(1)).scaleb(-2), DECIMAL_LIMIT)
+    return _bounded(_number(value), DECIMAL_LIMIT)
 
 
 def parse_date(value: Any) -> datetime.date:
@@ -98,7 +115,7 @@ def parse_date(value: Any) -> datetime.date:
 _DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d$")
 _SCALARS: dict[str, CoreSchema] = {
     "string": core_schema.str_schema(strict=True),
-    "integer": core_schema.int_schema(strict=True),
+    "integer": core_schema.int_schema(strict=True, ge=-INTEGER_LIMIT, le=INTEGER_LIMIT),
     "boolean": core_schema.bool_schema(strict=True),
     # floats are read through their shortest decimal text: 0.1 → Decimal("0.1")
     "decimal": core_schema.no_info_plain_validator_function(parse_decimal),
@@ -181,10 +198,10 @@ def show_input(value: Any) -> str:
 def invalid_hint(t: Type) -> str | None:
     """What to write instead, per value type."""
     hints = {
-        "money": 'a number with at most 2 decimals, e.g. 30000.10 or "30000.10"',
+        "money": 'a number with at most 2 decimals and at most ±10^15 yuan, e.g. 30000.10 or "30000.10"',
         "percent": 'write "95%" / "95.5%", or the fraction 0.95',
         "date": 'write the date as "YYYY-MM-DD", e.g. "2026-03-01"',
-        "integer": "a whole number, e.g. 3",
+        "integer": "a whole number within ±10^15, e.g. 3",
         "boolean": "true or false",
         "decimal": 'a number, e.g. 1.25 or "1.25"',
         "string": 'text in double quotes, e.g. "华南"',
