@@ -180,3 +180,30 @@ def test_overlapping_versions_of_one_policy(rules: Path):
     with pytest.raises(RulesError) as exc:
         load_rulebook(rules)
     assert [d.code for d in exc.value.diagnostics] == ["policy.overlapping_versions"]
+
+
+ENUM_DERIVED = HEADER + """\
+derive:
+  size:
+    type: enum(small, large)
+    table:
+      on: order.amount
+      rows:
+        - {range: "(-inf, ¥10,000)", value: small}
+        - {range: "[¥10,000, inf)", value: %s}
+rules:
+  - id: R-1
+    title: {zh: 规则, en: Rule}
+    when: size == "%s"
+    then: {outcome: warn, message: {zh: 消息, en: message}}
+"""
+
+
+def test_enum_typed_derived_values_check_their_values(rules: Path):
+    found = errors_of(rules, ENUM_DERIVED % ("large", "huge"))
+    assert [(c, m) for _, _, c, m in found] == [
+        ("expr.unknown_value", "'huge' is not one of the allowed values of size (small, large)")]
+    found = errors_of(rules, ENUM_DERIVED % ("big", "large"))
+    assert [c for _, _, c, _ in found] == ["table.invalid_value"]
+    (rules / "policies" / "p.yaml").write_text(ENUM_DERIVED % ("large", "large"), encoding="utf-8")
+    assert load_rulebook(rules).policies[0].derived[0].type.values == ("small", "large")

@@ -85,6 +85,10 @@ def check(node: ast.Node, scope: Scope, expect: Type | None = None, text: str | 
 
 def _assignable(e: ir.Expr, expect: Type) -> bool:
     t = e.type
+    if expect.kind == "enum":
+        if t.kind == "enum":
+            return set(t.values) <= set(expect.values)
+        return isinstance(e, ir.Const) and e.value in expect.values
     if expect.kind == t.kind or t.kind == "any":
         return True
     if expect.kind in ("money", "decimal", "percent") and e.literal:
@@ -713,6 +717,17 @@ def _or_fn(fns):
 
 
 def _call_fn(name: str, impl, fns):
+    if name == "if":
+        cond, when_true, when_false = fns
+
+        def choose(env):  # only the chosen branch is evaluated
+            c = cond(env)
+            if c is True:
+                return when_true(env)
+            if c is False:
+                return when_false(env)
+            return c
+        return choose
     if name == "is_missing":
         f0 = fns[0]
         return lambda env: f0(env).__class__ is Unknown

@@ -92,6 +92,12 @@ def _fixed(result: Type, *checks: Callable[[Type, str], None]) -> TypeRule:
     return rule
 
 
+def _if_rule(types: list[Type], lits: list[bool]) -> Type:
+    if types[0].kind != "boolean":
+        raise TypeError(f"the condition must be true/false, got {types[0].describe()}")
+    return _coalesce_rule(types[1:], lits[1:])
+
+
 def _len_rule(types: list[Type], lits: list[bool]) -> Type:
     if types[0].kind not in ("string", "list", "enum"):
         raise TypeError(f"len() takes a string or a list, got {types[0].describe()}")
@@ -127,6 +133,11 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("months_before", 2, 2, _fixed(DATE, _date, _integer), lambda d, n: v.add_months(d, -n),
                 "months_before(date, months)"),
         Builtin("months_after", 2, 2, _fixed(DATE, _date, _integer), v.add_months, "months_after(date, months)"),
+        Builtin("months_between", 2, 2, _fixed(INTEGER, _date, _date), v.months_between,
+                "months_between(from_date, to_date)"),
+        Builtin("years_between", 2, 2, _fixed(INTEGER, _date, _date),
+                lambda a, b: int(v.months_between(a, b) / 12), "years_between(from_date, to_date)"),
+        Builtin("if", 3, 3, _if_rule, None, "if(condition, value_if_true, value_if_false)"),  # type: ignore[arg-type]
         Builtin("year", 1, 1, _fixed(INTEGER, _date), lambda d: d.year, "year(date)"),
         Builtin("month", 1, 1, _fixed(INTEGER, _date), lambda d: d.month, "month(date)"),
         Builtin("quarter", 1, 1, _fixed(INTEGER, _date), v.quarter_of, "quarter(date)"),

@@ -70,6 +70,16 @@ def add_months(d: date, months: int) -> date:
     return date(year, month, min(d.day, last))
 
 
+def months_between(a: date, b: date) -> int:
+    """Whole calendar months from a to b: 2024-01-31 → 2024-02-29 is 1 (month-end counts as reached)."""
+    months = (b.year * 12 + b.month) - (a.year * 12 + a.month)
+    if months > 0 and add_months(a, months) > b:
+        months -= 1
+    elif months < 0 and add_months(a, months) < b:
+        months += 1
+    return months
+
+
 def add_days(d: date, days: int) -> date:
     return d + timedelta(days=int(days))
 

@@ -8,6 +8,7 @@ tables, outputs, messages). Expression errors point inside the expression string
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from dealerpolicy.rulebook.plan import Rulebook, check_versions
 from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 from dealerpolicy.rulebook.tables import build_derived_table, build_rule_rows
 from dealerpolicy.schema import Schema, load_schema
-from dealerpolicy.schema.types import BOOLEAN, SCALAR_TYPES, Type
+from dealerpolicy.schema.types import BOOLEAN, SCALAR_TYPES, Type, enum
 from dealerpolicy.source import Node, load_file
 
 
@@ -170,7 +171,12 @@ class PolicyLoader:
         self._unknown("rule.unknown_type", "type", name, [*SCALAR_TYPES, "enum(a, b, …)"], path)
 
     def _enum_type(self, text: str) -> Type | None:
-        return None
+        """`enum(A, B, C)` → an enum type with those values."""
+        mt = re.fullmatch(r"\s*enum\s*\((.*)\)\s*", text)
+        if mt is None:
+            return None
+        values = [v.strip().strip("\"'") for v in mt.group(1).split(",") if v.strip()]
+        return enum(values) if values and len(set(values)) == len(values) else None
 
     def _check_name_clashes(self, facts, params, derived) -> None:
         for name in derived:

@@ -26,15 +26,26 @@ from dealerpolicy.schema.types import BOOLEAN, Type
 if TYPE_CHECKING:
     from dealerpolicy.rulebook.load import PolicyLoader
 
-RANGE = re.compile(r"^\s*([\[(])\s*([^,]+?)\s*,\s*([^,]+?)\s*([\])])\s*$")
+RANGE = re.compile(r"^\s*([\[(])(.*)([\])])\s*$")
+_THOUSANDS = re.compile(r"\d{3}(\.\d+)?\s*")
 
 
 def parse_range(text: str) -> tuple[str | None, bool, str | None, bool] | None:
-    """'[1, 15]' → ('1', True, '15', True); infinite ends are None. None when malformed."""
+    """'[1, 15]' → ('1', True, '15', True); '[¥10,000, inf)' keeps the money's digit grouping;
+    infinite ends are None. None when malformed."""
     mt = RANGE.match(text)
     if not mt:
         return None
-    lo_b, lo, hi, hi_b = mt.groups()
+    lo_b, inner, hi_b = mt.groups()
+    pieces: list[str] = []
+    for piece in inner.split(","):
+        if pieces and "¥" in pieces[-1] and _THOUSANDS.fullmatch(piece):
+            pieces[-1] += "," + piece  # ¥10,000: a thousands separator, not the bounds' comma
+        else:
+            pieces.append(piece)
+    if len(pieces) != 2 or not all(p.strip() for p in pieces):
+        return None
+    lo, hi = (p.strip() for p in pieces)
     low = None if lo in ("-inf", "-∞") else lo
     high = None if hi in ("inf", "+inf", "∞") else hi
     return low, lo_b == "[", high, hi_b == "]"
@@ -191,6 +202,8 @@ def build_derived_table(loader: PolicyLoader, name: str, t: Type, spec: m.Derive
 def _literal_expr(loader: PolicyLoader, t: Type, raw: Any, path: tuple) -> ir.Expr | None:
     try:
         value = convert(t, raw) if t.kind != "enum" else str(raw)
+        if t.kind == "enum" and value not in t.values:
+            raise ValueError(f"{value!r} is not one of {', '.join(t.values)}")
     except ValueError as exc:
         loader.bag.add("table.invalid_value", str(exc), loader._at(path).span)
         return None

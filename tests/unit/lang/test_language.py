@@ -97,6 +97,13 @@ def run(text: str, **overrides):
     ("is_missing(order.note)", True),
     ("coalesce(order.note, \"none\") == \"none\"", True),
     ("dealer.credit_limit ≥ ¥50,000 and order.amount ≤ cap", True),
+    ("months_between(2024-01-31, 2024-02-29)", 1),
+    ("months_between(2024-01-31, 2024-02-28)", 0),
+    ("months_between(2023-03-31, 2026-03-31)", 36),
+    ("years_between(2021-04-01, order.date)", 4),
+    ("years_between(2021-03-31, order.date)", 5),
+    ("if(order.payment == \"credit\", exposure, ¥0)", Decimal("50000.00")),
+    ("if(order.amount > cap, \"big\", \"small\")", "small"),
 ])
 def test_evaluates(text, expected):
     assert run(text) == expected
@@ -221,3 +228,15 @@ def test_and_or_not_follow_kleene(a, b):
     want_and = False if False in (a, b) else (None if None in (a, b) else True)
     want_or = True if True in (a, b) else (None if None in (a, b) else False)
     assert (got_and, got_or) == (want_and, want_or)
+
+
+def test_if_is_unknown_only_when_its_condition_is_and_evaluates_one_branch():
+    # the unchosen branch reads a missing field: no matter
+    assert run("if(order.lines > 1, ¥1, dealer.credit_limit)", dealer__credit_limit=None) == 1
+    value = run("if(dealer.credit_limit > ¥1, ¥1, ¥2)", dealer__credit_limit=None)
+    assert isinstance(value, Unknown) and value.paths == {"dealer.credit_limit"}
+
+
+def test_if_needs_a_condition_and_one_type():
+    assert problems("if(order.amount, ¥1, ¥2)")[0].message.startswith("if(): the condition must be true/false")
+    assert problems("if(order.lines > 1, ¥1, order.date)")[0].code == "expr.type_mismatch"
