@@ -195,11 +195,11 @@ class PolicyLoader:
         node = self._at(path)
         try:
             return check(parse(str(text)), scope or self.scope, expect, text=str(text))
-        except ExprProblem as p:
-            self._expr_problem(p, node, base_span)
-        except ExprProblems as ps:
-            for p in ps.problems:
-                self._expr_problem(p, node, base_span)
+        except ExprProblem as problem:
+            self._expr_problem(problem, node, base_span)
+        except ExprProblems as problems:
+            for each in problems.problems:
+                self._expr_problem(each, node, base_span)
         return None
 
     def _expr_problem(self, p: ExprProblem, node: Node, base_span: Span | None) -> None:
