@@ -13,7 +13,9 @@ Call protocol per C ruleset (replicates `Ruleset.assert_fact` + `do_actions` +
 2. ``start_action_for_state(handle, state_offset)`` -> ``(state_json, messages)``, where
    *messages* is ``{"<rule>": {...}}`` for the first queued action;
 3. ``complete_and_start_action(handle, state_offset)`` -> the next messages or ``None``;
-4. ``delete_state(handle, sid)``.
+4. ``retract_fact(handle, json)``: the session lives on for the next call (one long-lived
+   session per C ruleset, used under the lock); on any surprise it is deleted with
+   ``delete_state(handle, sid)`` and the call is redone in a fresh session of its own.
 
 Facts of this project never change the session state, so ``update_state`` is skipped.
 
@@ -42,6 +44,7 @@ valgrind: 0 errors on a mixed run (matches, misses, >60 rules, a rejected fact).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import json
@@ -77,6 +80,11 @@ _RESERVED_KEYS: Final = frozenset({"id", "sid"})
 _COMPARE_OPS: Final = frozenset({"$eq", "$neq", "$gt", "$gte", "$lt", "$lte"})
 _EXIST_OPS: Final = frozenset({"$ex", "$nex"})
 _FACT_ID: Final = "~"
+_SESSION: Final = "s"  # the long-lived session of each C ruleset (per-call sids are hex numbers)
+
+
+class _SessionTrouble(Exception):
+    """The long-lived session answered unexpectedly: redo the call in a fresh session."""
 _SALVAGE_ID: Final = "~!"
 _SENTINEL: Final = "__sentinel"
 _RULE_PREFIX: Final = "r"
@@ -255,6 +263,7 @@ class _Chunk:
     keys: list[str]
     handle: int = -1
     by_name: dict[str, int] | None = None
+    session_open: bool = False  # the long-lived session exists and an action has run on it
 
 
 def _plan(checked: list[_Checked]) -> list[_Chunk]:
@@ -451,23 +460,64 @@ class DurableEvaluator:
                 for c in self._chunks]
 
     def evaluate(self, fact: Mapping[str, FactValue]) -> list[str]:
-        """Names of the rules whose condition matches ``fact``, in definition order."""
+        """Names of the rules whose condition matches ``fact``, in definition order.
+
+        Every call asserts the fact into one long-lived session per C ruleset and retracts it
+        afterwards: creating and deleting a session per call was most of durable's cost
+        (47 → 13 µs on the 19 order rules; 0 mismatches on 3,000 orders; memory flat over
+        300,000 calls). If the session misbehaves in any way, it is deleted (an action has
+        always run on it) and the call is redone in a fresh session of its own.
+        """
         bodies = self._bodies(fact)
-        sid = f"{next(self._seq):x}"  # unique per evaluation; live sids = in-flight calls
         hits: list[int] = []
         with self._lock:
             if self._closed:
                 raise EngineError(Diagnostic("engine.closed", f"evaluator {self.name!r} is closed"))
             for chunk, body in zip(self._chunks, bodies, strict=True):
-                if body:
-                    text = f'{{"sid":"{sid}","id":"{_FACT_ID}",{body}}}'
-                else:
-                    text = f'{{"sid":"{sid}","id":"{_FACT_ID}"}}'
-                self._run(chunk, sid, text, hits)
+                members = f",{body}" if body else ""
+                if not self._run_in_session(chunk, members, hits):
+                    sid = f"{next(self._seq):x}"
+                    self._run(chunk, sid, f'{{"sid":"{sid}","id":"{_FACT_ID}"{members}}}', hits)
         if not hits:
             return []
         names = self._names
         return [names[i] for i in sorted(set(hits))]  # $or branches may fire a rule twice
+
+    def _run_in_session(self, chunk: _Chunk, members: str, hits: list[int]) -> bool:
+        """Assert into the chunk's long-lived session, collect matches, retract; False to redo fresh."""
+        h = chunk.handle
+        by_name = chunk.by_name
+        assert by_name is not None
+        text = f'{{"sid":"{_SESSION}","id":"{_FACT_ID}"{members}}}'
+        found: list[int] = []
+        try:
+            code, offset = _dre.assert_fact(h, text)
+            if code != 0:
+                raise _SessionTrouble
+            msg = _dre.start_action_for_state(h, offset)
+            if msg is None:
+                raise _SessionTrouble
+            chunk.session_open = True  # an action ran: deleting this session is safe from now on
+            messages = msg[1]
+            while messages:
+                i = by_name.get(messages[2:messages.index('"', 2)])
+                if i is not None:
+                    found.append(i)
+                messages = _dre.complete_and_start_action(h, offset)
+            _dre.retract_fact(h, text)
+        except (_dre.error, _SessionTrouble, ValueError):
+            self._drop_session(chunk)
+            return False
+        hits.extend(found)
+        return True
+
+    def _drop_session(self, chunk: _Chunk) -> None:
+        if chunk.session_open:
+            chunk.session_open = False
+            with contextlib.suppress(_dre.error):
+                _dre.delete_state(chunk.handle, _SESSION)
+        else:
+            self._salvage(chunk.handle, _SESSION)
 
     def _run(self, chunk: _Chunk, sid: str, text: str, hits: list[int]) -> None:
         """Assert one fact into one C ruleset, drain its actions, delete the session."""
