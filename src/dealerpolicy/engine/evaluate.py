@@ -65,6 +65,7 @@ class _PolicyPart:
         self.derived = [(d.name, d.expr.fn) for d in self.policy.derived]
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
         self.rule_keys = compiled.rule_keys
+        self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id]) for rule in self.policy.rules]
         # is_missing(x) tests in a rule: when the rule matches, the missing x are named in the decision
         self.missing_probes = {r.id: [f.args[0].fn for f in ir.walk(r.when)
                                       if isinstance(f, ir.Func) and f.name == "is_missing"]
@@ -99,10 +100,10 @@ class _PolicyPart:
     def result(self, env: dict, fired: set[str], absent: set[str], point: Point) -> PolicyResult:
         matched: list[Rule] = []
         unknown: list[tuple[Rule, Unknown]] = []
-        for rule in self.policy.rules:
-            if f"{self.tag}{rule.id}" in fired:
+        for rule, name, keys in self.named:
+            if name in fired:
                 matched.append(rule)
-            elif absent and self.rule_keys[rule.id] & absent:
+            elif absent and not keys.isdisjoint(absent):
                 verdict = rule.when.fn(env)
                 if verdict is True:
                     raise EngineError(Diagnostic(
