@@ -54,7 +54,7 @@ def render_decision(d: dict[str, Any], lang: str) -> str:
             for item in dv.get("items", []):
                 lines.append(f"          - {item['text']}")
     if d.get("outputs"):
-        lines.append(f"{w['outputs']}: " + ", ".join(f"{k}={v}" for k, v in d["outputs"].items()))
+        lines.append(f"{w['outputs']}: " + ", ".join(f"{k}={_shown(v)}" for k, v in d["outputs"].items()))
     if d.get("missing") or d.get("undecided"):
         lines.append(f"{w['missing']}: {', '.join(d.get('missing', []))}")
         for u in d.get("undecided", []):
@@ -64,3 +64,10 @@ def render_decision(d: dict[str, Any], lang: str) -> str:
     if d.get("notes"):
         lines.append(f"{w['notes']}: " + " | ".join(d["notes"]))
     return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    """JSON values as people read them: true/false, not Python's True/False."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -225,6 +225,7 @@ def _aggregate_items(agg: ir.Aggregate, env: dict, lab: Labeller) -> list[dict[s
     words = WORDS[lab.lang]
     out = []
     scope = dict(env)
+    kinds = {name: t.kind for name, t in agg.source.type.fields}
     known = env.get(agg.share) if agg.share else None  # filter results the engine already computed
     if known is not None and len(known) != len(items):
         known = None
@@ -233,7 +234,7 @@ def _aggregate_items(agg: ir.Aggregate, env: dict, lab: Labeller) -> list[dict[s
         ok = True if agg.where is None else known[i] if known is not None else _value(agg.where, scope)
         entry: dict[str, Any] = {"list": agg.source.path, "index": i,
                                  "status": "counted" if ok is True else "excluded" if ok is False else "unknown"}
-        summary = ", ".join(f"{k} {format_value(v, '')}" for k, v in list(item.items())[:4])
+        summary = ", ".join(f"{k} {format_value(v, kinds.get(k, ''))}" for k, v in list(item.items())[:4])
         if ok is True:
             entry["text"] = f"{agg.source.path}[{i}] ({summary}): {words['counted']}"
         else:
