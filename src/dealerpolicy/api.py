@@ -42,18 +42,19 @@ class Request:
 def parse_request(raw: Any, default_point: str | None = None, where: str = "request") -> Request:
     """A request object `{"point": ..., "facts": {...}, "as_of": ...}`; raises FactsError naming the problem."""
     if not isinstance(raw, dict):
-        raise FactsError(Diagnostic("request.invalid", f"{where}: expected an object with point and facts",
+        raise FactsError(Diagnostic("request.invalid", "expected an object with point and facts",
                                     field_path=where))
     unknown = set(raw) - {"point", "facts", "as_of", "id", "request_id"}
     if unknown:
-        raise FactsError(Diagnostic("request.unknown_key", f"{where}: unknown key {sorted(unknown)[0]!r}",
+        raise FactsError(Diagnostic("request.unknown_key", f"unknown key {sorted(unknown)[0]!r}",
                                     field_path=where, hint="a request has point, facts and optionally as_of"))
     point = raw.get("point") or default_point
     if not point:
-        raise FactsError(Diagnostic("request.invalid", f"{where}: no point given", field_path=f"{where}.point",
+        raise FactsError(Diagnostic("request.invalid", "no point given", field_path="point",
                                     hint="add \"point\": \"order\" or pass --point"))
     if "facts" not in raw:
-        raise FactsError(Diagnostic("request.invalid", f"{where}: no facts given", field_path=f"{where}.facts"))
+        raise FactsError(Diagnostic("request.invalid", "no facts given", field_path="facts",
+                                    hint='add "facts": {"order": {…}, "dealer": {…}}'))
     return Request(str(point), raw["facts"], raw.get("as_of"))
 
 
