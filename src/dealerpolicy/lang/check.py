@@ -6,13 +6,26 @@ The checker keeps going after a problem, so one expression reports all its error
 from __future__ import annotations
 
 import difflib
-import operator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ast, ir
+from dealerpolicy.lang.closures import (
+    WORTH_CACHING,
+    aggregate_fn,
+    and_fn,
+    arith_fn,
+    call_fn,
+    compare_fn,
+    derived_getter,
+    fact_getter,
+    item_getter,
+    or_fn,
+    path_getter,
+    reads_items,
+    request_constant,
+)
 from dealerpolicy.lang.functions import AGGREGATES, ALL_FUNCTION_NAMES, BUILTINS, unify_numeric
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
 from dealerpolicy.lang.values import Unknown, merge_unknown
@@ -116,8 +129,8 @@ class _Checker:
     def visit(self, node: ast.Node) -> ir.Expr:
         method = getattr(self, "visit_" + type(node).__name__)
         result = method(node)
-        if self.items and isinstance(result, _WORTH_CACHING) and not _reads_items(result):
-            result.fn = _request_constant(result.fn)
+        if self.items and isinstance(result, WORTH_CACHING) and not reads_items(result):
+            result.fn = request_constant(result.fn)
         return result
 
     # -- leaves --------------------------------------------------------------
@@ -148,7 +161,7 @@ class _Checker:
             if len(parts) > 1:
                 return self.fail("expr.unknown_field", f"{head} is a value, it has no field {parts[1]!r}", node)
             t = self.scope.derived.get(head) or self.scope.extra[head]
-            return ir.Ref(t, node.start, node.end, fn=_derived_getter(head), deps=frozenset({head}),
+            return ir.Ref(t, node.start, node.end, fn=derived_getter(head), deps=frozenset({head}),
                           path=head, kind="derived")
         if head in self.scope.params:
             return self._param_ref(node)
@@ -184,7 +197,7 @@ class _Checker:
             return self.fail("expr.type_mismatch",
                              f"{path} is a list; use it inside count/sum/min/max/any/all",
                              node, hint=f"e.g. max({node.dotted} where …)")
-        return ir.Ref(t, node.start, node.end, fn=_fact_getter(parts[0], name, path),
+        return ir.Ref(t, node.start, node.end, fn=fact_getter(parts[0], name, path),
                       deps=frozenset({path}), path=path, kind="fact")
 
     def _item_ref(self, node: ast.Name, item: _Item) -> ir.Expr | None:
@@ -206,7 +219,7 @@ class _Checker:
             return self.fail("expr.unknown_field", f"{rest[0]} has no field {rest[1]!r}", node)
         t = fields[rest[0]]
         list_path = ".".join(item.prefix)
-        return ir.Ref(t, node.start, node.end, fn=_item_getter(item.depth, rest[0], list_path),
+        return ir.Ref(t, node.start, node.end, fn=item_getter(item.depth, rest[0], list_path),
                       deps=frozenset({list_path}), path=f"{list_path}.{rest[0]}", kind="item",
                       field_name=rest[0], depth=item.depth)
 
@@ -274,12 +287,12 @@ class _Checker:
         if node.op in ("==", "!=", "<", "<=", ">", ">="):
             self._check_comparable(node.op, left, right, node)
             const = isinstance(right, ir.Const) and right.type.kind != "any"
-            fn = _compare_fn(node.op, left.fn, right.fn, right.value if const else None, const)  # type: ignore[attr-defined]
+            fn = compare_fn(node.op, left.fn, right.fn, right.value if const else None, const)  # type: ignore[attr-defined]
             return ir.Compare(BOOLEAN, node.start, node.end, fn=fn,
                               deps=left.deps | right.deps, params=left.params | right.params,
                               op=node.op, left=left, right=right)
         t = self._arith_type(node.op, left, right, node)
-        return ir.Arith(t, node.start, node.end, fn=_arith_fn(node.op, left, right),
+        return ir.Arith(t, node.start, node.end, fn=arith_fn(node.op, left, right),
                         deps=left.deps | right.deps, params=left.params | right.params,
                         literal=left.literal and right.literal, op=node.op, left=left, right=right)
 
@@ -288,7 +301,7 @@ class _Checker:
         for item, src in zip(items, node.items, strict=True):
             self._need_bool(item, src, f"'{node.op}'")
         fns = tuple(i.fn for i in items)
-        fn = _and_fn(fns) if node.op == "and" else _or_fn(fns)
+        fn = and_fn(fns) if node.op == "and" else or_fn(fns)
         return ir.Logic(BOOLEAN, node.start, node.end, fn=fn, deps=_union(i.deps for i in items),
                         params=_union(i.params for i in items), op=node.op, items=items)
 
@@ -377,7 +390,7 @@ class _Checker:
                 t = builtin.rule([a.type for a in args], [a.literal for a in args])
             except TypeError as exc:
                 return self.fail("expr.type_mismatch", f"{name}(): {exc}", node, hint=f"usage: {builtin.signature}")
-        fn = _call_fn(name, builtin.impl, tuple(a.fn for a in args))
+        fn = call_fn(name, builtin.impl, tuple(a.fn for a in args))
         return ir.Func(t, node.start, node.end, fn=fn, deps=_union(a.deps for a in args),
                        params=_union(a.params for a in args), literal=all(a.literal for a in args),
                        name=name, args=args)
@@ -394,7 +407,7 @@ class _Checker:
         source_path = ".".join(prefix)
         inside_item = any(prefix[: len(i.prefix)] == i.prefix for i in self.items)
         source = ir.Ref(Type("list", fields=record.fields, name=record.name), node.args[0].start,
-                        node.args[0].end, fn=_path_getter(prefix, self.items), deps=frozenset({source_path}),
+                        node.args[0].end, fn=path_getter(prefix, [(i.prefix, i.depth) for i in self.items]), deps=frozenset({source_path}),
                         path=source_path, kind="item" if inside_item else "fact")
         self.items.append(_Item(prefix, record, depth))
         try:
@@ -410,7 +423,7 @@ class _Checker:
         share = None
         if self.text is not None and where is not None and depth == 1 and node.where is not None:
             share = "$w:" + source_path + ":" + " ".join(self.text[node.where.start:node.where.end].split())
-        fn = _aggregate_fn(name, source.fn, projection.fn if projection else None,
+        fn = aggregate_fn(name, source.fn, projection.fn if projection else None,
                            where.fn if where else None, depth, source_path, share)
         deps = source.deps | (projection.deps if projection else frozenset()) | (where.deps if where else frozenset())
         params = (projection.params if projection else frozenset()) | (where.params if where else frozenset())
@@ -564,271 +577,6 @@ class _Checker:
             return ANY
         return MONEY
 
-
-# -- closure builders (kept outside the class: they capture only what they need) ----
-_WORTH_CACHING = (ir.Func, ir.Arith, ir.ParamIndex, ir.Aggregate, ir.Neg)
-_constant_ids = iter(range(1, 1 << 62))
-
-
-def _reads_items(e: ir.Expr) -> bool:
-    return any(isinstance(n, ir.Ref) and n.kind == "item" for n in ir.walk(e))
-
-
-def _request_constant(fn):
-    """Inside an aggregate, a sub-expression that reads no list item has one value per request:
-    compute it once (cached in the request's env) instead of once per item."""
-    key = f"$c{next(_constant_ids)}"
-
-    def cached(env):
-        try:
-            return env[key]
-        except KeyError:
-            value = env[key] = fn(env)
-            return value
-    return cached
-
-def _fact_getter(fact: str, name: str, path: str):
-    missing = Unknown(frozenset({path}))
-
-    def fn(env):
-        v = env[fact].get(name)
-        return missing if v is None else v
-    return fn
-
-
-def _derived_getter(name: str):
-    def fn(env):
-        return env[name]
-    return fn
-
-
-def _item_getter(depth: int, name: str, list_path: str):
-    item_key, idx_key = f"$item{depth}", f"$idx{depth}"
-
-    def fn(env):
-        v = env[item_key].get(name)
-        if v is None:
-            return Unknown(frozenset({f"{list_path}[{env[idx_key]}].{name}"}))
-        return v
-    return fn
-
-
-def _path_getter(prefix: tuple[str, ...], items: list[_Item]):
-    """Getter of the list being aggregated (a fact field, or a list inside an outer item)."""
-    path = ".".join(prefix)
-    missing = Unknown(frozenset({path}))
-    for item in reversed(items):
-        if prefix[: len(item.prefix)] == item.prefix:
-            key, field_name = f"$item{item.depth}", prefix[-1]
-
-            def item_fn(env, key=key, field_name=field_name):
-                v = env[key].get(field_name)
-                return missing if v is None else v
-            return item_fn
-    fact, name = prefix[0], prefix[1]
-
-    def fn(env):
-        v = env[fact].get(name)
-        return missing if v is None else v
-    return fn
-
-
-_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-            ">=": operator.ge}
-
-
-def _compare_fn(op: str, lf, rf, constant: Any = None, has_constant: bool = False):
-    cmp = _COMPARE[op]
-    if has_constant:
-        def against_constant(env):
-            a = lf(env)
-            if a.__class__ is Unknown:
-                return a
-            return cmp(a, constant)
-        return against_constant
-
-    def fn(env):
-        a = lf(env)
-        b = rf(env)
-        if a.__class__ is Unknown or b.__class__ is Unknown:
-            return merge_unknown(a, b)
-        return cmp(a, b)
-    return fn
-
-
-def _arith_fn(op: str, left: ir.Expr, right: ir.Expr):
-    lf, rf = left.fn, right.fn
-    ints = left.type.kind == "integer" and right.type.kind == "integer"
-    divisor_paths = frozenset(p for p in right.deps)
-
-    if op == "+":
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            return a + b
-    elif op == "-":
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            return a - b
-    elif op == "*":
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            return a * b if ints else Decimal(a) * Decimal(b)
-    else:
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            if b == 0:
-                return Unknown(divisor_paths, "division by zero")
-            return Decimal(a) / Decimal(b)
-    return fn
-
-
-def _and_fn(fns):
-    def fn(env):
-        unknown = None
-        for f in fns:
-            v = f(env)
-            if v is False:
-                return False
-            if v is not True:
-                unknown = v if unknown is None else merge_unknown(unknown, v)
-        return True if unknown is None else unknown
-    return fn
-
-
-def _or_fn(fns):
-    def fn(env):
-        unknown = None
-        for f in fns:
-            v = f(env)
-            if v is True:
-                return True
-            if v is not False:
-                unknown = v if unknown is None else merge_unknown(unknown, v)
-        return False if unknown is None else unknown
-    return fn
-
-
-def _call_fn(name: str, impl, fns):
-    if name == "if":
-        cond, when_true, when_false = fns
-
-        def choose(env):  # only the chosen branch is evaluated
-            c = cond(env)
-            if c is True:
-                return when_true(env)
-            if c is False:
-                return when_false(env)
-            return c
-        return choose
-    if name == "is_missing":
-        f0 = fns[0]
-        return lambda env: f0(env).__class__ is Unknown
-    if name == "coalesce":
-        def coalesce(env):
-            last = None
-            for f in fns:
-                v = f(env)
-                if v.__class__ is not Unknown:
-                    return v
-                last = v if last is None else merge_unknown(last, v)
-            return last
-        return coalesce
-
-    def fn(env):
-        args = [f(env) for f in fns]
-        for a in args:
-            if a.__class__ is Unknown:
-                return merge_unknown(*args)
-        try:
-            return impl(*args)
-        except (ValueError, OverflowError, ArithmeticError) as exc:
-            return Unknown(frozenset(), f"{name}(): {exc}")
-    return fn
-
-
-def _aggregate_fn(name: str, source, projection, where, depth: int, list_path: str, share: str | None = None):
-    item_key, idx_key = f"$item{depth}", f"$idx{depth}"
-
-    def items_of(env):
-        """Yield (index, where-result) per item, with the item bound in env."""
-        items = source(env)
-        if items.__class__ is Unknown:
-            yield None, items
-            return
-        if where is None:
-            for i, item in enumerate(items):
-                env[item_key], env[idx_key] = item, i
-                yield i, True
-            return
-        known = env.get(share) if share else None
-        if known is not None and len(known) == len(items):
-            for i, item in enumerate(items):  # the same filter over the same list: reuse its results
-                env[item_key], env[idx_key] = item, i
-                yield i, known[i]
-            return
-        results = []
-        for i, item in enumerate(items):
-            env[item_key], env[idx_key] = item, i
-            ok = where(env)
-            results.append(ok)
-            yield i, ok
-        if share:
-            env[share] = results
-
-    if name in ("any", "all"):
-        decisive = name == "any"  # any: a True decides; all: a False decides
-
-        def quantifier(env):
-            unknown = None
-            for i, ok in items_of(env):
-                if i is None:
-                    return ok
-                if ok is decisive:
-                    return decisive
-                if ok is not (not decisive):
-                    unknown = ok if unknown is None else merge_unknown(unknown, ok)
-            return (not decisive) if unknown is None else unknown
-        return quantifier
-
-    def collect(env):
-        unknown = None
-        picked = []
-        for i, ok in items_of(env):
-            if i is None:
-                return ok
-            if ok is False:
-                continue
-            if ok is not True:
-                unknown = ok if unknown is None else merge_unknown(unknown, ok)
-                continue
-            if projection is None:
-                picked.append(1)
-                continue
-            value = projection(env)
-            if value.__class__ is Unknown:
-                unknown = value if unknown is None else merge_unknown(unknown, value)
-            else:
-                picked.append(value)
-        if unknown is not None:
-            return unknown
-        if name == "count":
-            return len(picked)
-        if name == "sum":
-            return sum(picked, 0)
-        if not picked:
-            return Unknown(frozenset(), f"{list_path} has no matching items")
-        return max(picked) if name == "max" else min(picked)
-    return collect
-
-
 def _names_in(node: ast.Node):
     if isinstance(node, ast.Name):
         yield node
@@ -842,19 +590,16 @@ def _names_in(node: ast.Node):
                 if isinstance(c, ast.Node):
                     yield from _names_in(c)
 
-
 def _union(sets) -> frozenset:
     out: set = set()
     for s in sets:
         out |= s
     return frozenset(out)
 
-
 def _label(e: ir.Expr) -> str:
     if isinstance(e, ir.Ref):
         return e.path
     return "the value"
-
 
 def _described(e: ir.Expr) -> str:
     kind = e.type.kind

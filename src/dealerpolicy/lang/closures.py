@@ -1,0 +1,279 @@
+"""Compiled closures of the typed IR: each takes the request's env and returns a value or Unknown.
+
+Kept apart from the checker: they capture only what they need, and they are the hot path of
+every decision (derived values, hoisted conditions, outputs, messages).
+"""
+
+from __future__ import annotations
+
+import operator
+from decimal import Decimal
+from typing import Any
+
+from dealerpolicy.lang import ir
+from dealerpolicy.lang.values import Unknown, merge_unknown
+
+WORTH_CACHING = (ir.Func, ir.Arith, ir.ParamIndex, ir.Aggregate, ir.Neg)
+_constant_ids = iter(range(1, 1 << 62))
+
+
+def reads_items(e: ir.Expr) -> bool:
+    return any(isinstance(n, ir.Ref) and n.kind == "item" for n in ir.walk(e))
+
+
+def request_constant(fn):
+    """Inside an aggregate, a sub-expression that reads no list item has one value per request:
+    compute it once (cached in the request's env) instead of once per item."""
+    key = f"$c{next(_constant_ids)}"
+
+    def cached(env):
+        try:
+            return env[key]
+        except KeyError:
+            value = env[key] = fn(env)
+            return value
+    return cached
+
+def fact_getter(fact: str, name: str, path: str):
+    missing = Unknown(frozenset({path}))
+
+    def fn(env):
+        v = env[fact].get(name)
+        return missing if v is None else v
+    return fn
+
+
+def derived_getter(name: str):
+    def fn(env):
+        return env[name]
+    return fn
+
+
+def item_getter(depth: int, name: str, list_path: str):
+    item_key, idx_key = f"$item{depth}", f"$idx{depth}"
+
+    def fn(env):
+        v = env[item_key].get(name)
+        if v is None:
+            return Unknown(frozenset({f"{list_path}[{env[idx_key]}].{name}"}))
+        return v
+    return fn
+
+
+def path_getter(prefix: tuple[str, ...], outer: list[tuple[tuple[str, ...], int]]):
+    """Getter of the list being aggregated: a fact field, or a list inside an outer aggregate's item
+    (`outer` holds the enclosing aggregates' list paths and depths, innermost last)."""
+    path = ".".join(prefix)
+    missing = Unknown(frozenset({path}))
+    for outer_prefix, depth in reversed(outer):
+        if prefix[: len(outer_prefix)] == outer_prefix:
+            key, field_name = f"$item{depth}", prefix[-1]
+
+            def item_fn(env, key=key, field_name=field_name):
+                v = env[key].get(field_name)
+                return missing if v is None else v
+            return item_fn
+    fact, name = prefix[0], prefix[1]
+
+    def fn(env):
+        v = env[fact].get(name)
+        return missing if v is None else v
+    return fn
+
+
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
+
+
+def compare_fn(op: str, lf, rf, constant: Any = None, has_constant: bool = False):
+    cmp = _COMPARE[op]
+    if has_constant:
+        def against_constant(env):
+            a = lf(env)
+            if a.__class__ is Unknown:
+                return a
+            return cmp(a, constant)
+        return against_constant
+
+    def fn(env):
+        a = lf(env)
+        b = rf(env)
+        if a.__class__ is Unknown or b.__class__ is Unknown:
+            return merge_unknown(a, b)
+        return cmp(a, b)
+    return fn
+
+
+def arith_fn(op: str, left: ir.Expr, right: ir.Expr):
+    lf, rf = left.fn, right.fn
+    ints = left.type.kind == "integer" and right.type.kind == "integer"
+    divisor_paths = frozenset(p for p in right.deps)
+
+    if op == "+":
+        def fn(env):
+            a, b = lf(env), rf(env)
+            if a.__class__ is Unknown or b.__class__ is Unknown:
+                return merge_unknown(a, b)
+            return a + b
+    elif op == "-":
+        def fn(env):
+            a, b = lf(env), rf(env)
+            if a.__class__ is Unknown or b.__class__ is Unknown:
+                return merge_unknown(a, b)
+            return a - b
+    elif op == "*":
+        def fn(env):
+            a, b = lf(env), rf(env)
+            if a.__class__ is Unknown or b.__class__ is Unknown:
+                return merge_unknown(a, b)
+            return a * b if ints else Decimal(a) * Decimal(b)
+    else:
+        def fn(env):
+            a, b = lf(env), rf(env)
+            if a.__class__ is Unknown or b.__class__ is Unknown:
+                return merge_unknown(a, b)
+            if b == 0:
+                return Unknown(divisor_paths, "division by zero")
+            return Decimal(a) / Decimal(b)
+    return fn
+
+
+def and_fn(fns):
+    def fn(env):
+        unknown = None
+        for f in fns:
+            v = f(env)
+            if v is False:
+                return False
+            if v is not True:
+                unknown = v if unknown is None else merge_unknown(unknown, v)
+        return True if unknown is None else unknown
+    return fn
+
+
+def or_fn(fns):
+    def fn(env):
+        unknown = None
+        for f in fns:
+            v = f(env)
+            if v is True:
+                return True
+            if v is not False:
+                unknown = v if unknown is None else merge_unknown(unknown, v)
+        return False if unknown is None else unknown
+    return fn
+
+
+def call_fn(name: str, impl, fns):
+    if name == "if":
+        cond, when_true, when_false = fns
+
+        def choose(env):  # only the chosen branch is evaluated
+            c = cond(env)
+            if c is True:
+                return when_true(env)
+            if c is False:
+                return when_false(env)
+            return c
+        return choose
+    if name == "is_missing":
+        f0 = fns[0]
+        return lambda env: f0(env).__class__ is Unknown
+    if name == "coalesce":
+        def coalesce(env):
+            last = None
+            for f in fns:
+                v = f(env)
+                if v.__class__ is not Unknown:
+                    return v
+                last = v if last is None else merge_unknown(last, v)
+            return last
+        return coalesce
+
+    def fn(env):
+        args = [f(env) for f in fns]
+        for a in args:
+            if a.__class__ is Unknown:
+                return merge_unknown(*args)
+        try:
+            return impl(*args)
+        except (ValueError, OverflowError, ArithmeticError) as exc:
+            return Unknown(frozenset(), f"{name}(): {exc}")
+    return fn
+
+
+def aggregate_fn(name: str, source, projection, where, depth: int, list_path: str, share: str | None = None):
+    item_key, idx_key = f"$item{depth}", f"$idx{depth}"
+
+    def items_of(env):
+        """Yield (index, where-result) per item, with the item bound in env."""
+        items = source(env)
+        if items.__class__ is Unknown:
+            yield None, items
+            return
+        if where is None:
+            for i, item in enumerate(items):
+                env[item_key], env[idx_key] = item, i
+                yield i, True
+            return
+        known = env.get(share) if share else None
+        if known is not None and len(known) == len(items):
+            for i, item in enumerate(items):  # the same filter over the same list: reuse its results
+                env[item_key], env[idx_key] = item, i
+                yield i, known[i]
+            return
+        results = []
+        for i, item in enumerate(items):
+            env[item_key], env[idx_key] = item, i
+            ok = where(env)
+            results.append(ok)
+            yield i, ok
+        if share:
+            env[share] = results
+
+    if name in ("any", "all"):
+        decisive = name == "any"  # any: a True decides; all: a False decides
+
+        def quantifier(env):
+            unknown = None
+            for i, ok in items_of(env):
+                if i is None:
+                    return ok
+                if ok is decisive:
+                    return decisive
+                if ok is not (not decisive):
+                    unknown = ok if unknown is None else merge_unknown(unknown, ok)
+            return (not decisive) if unknown is None else unknown
+        return quantifier
+
+    def collect(env):
+        unknown = None
+        picked = []
+        for i, ok in items_of(env):
+            if i is None:
+                return ok
+            if ok is False:
+                continue
+            if ok is not True:
+                unknown = ok if unknown is None else merge_unknown(unknown, ok)
+                continue
+            if projection is None:
+                picked.append(1)
+                continue
+            value = projection(env)
+            if value.__class__ is Unknown:
+                unknown = value if unknown is None else merge_unknown(unknown, value)
+            else:
+                picked.append(value)
+        if unknown is not None:
+            return unknown
+        if name == "count":
+            return len(picked)
+        if name == "sum":
+            return sum(picked, 0)
+        if not picked:
+            return Unknown(frozenset(), f"{list_path} has no matching items")
+        return max(picked) if name == "max" else min(picked)
+    return collect
+
+
