@@ -55,7 +55,8 @@ if ! "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
     fi
     log "starting on 127.0.0.1:$PORT"
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=200" start >&2
+        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c autovacuum=off" start >&2
+    # autovacuum off: its workers (owned by the superuser) would race the tests' DROP DATABASE … FORCE
 fi
 
 psql_admin() { "$BIN/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }

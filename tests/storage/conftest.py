@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "postgres.sh"
 BACKENDS = ["sqlite", "postgresql"]
@@ -54,7 +57,18 @@ def _fresh_pg_database(admin_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop(admin: Any, name: str) -> None:
+    """Drop a test database; a backend we may not terminate (e.g. the server's own autovacuum
+    worker) can make it fail for a moment: retry, and leave it behind rather than fail a test."""
+    for attempt in range(5):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except DBAPIError:
+            time.sleep(0.2 * (attempt + 1))
