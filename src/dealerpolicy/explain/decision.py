@@ -30,12 +30,13 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     outputs: dict[str, Any] = {}
     output_severity: dict[str, int] = {}
     not_matched: list[dict[str, Any]] = []
+    stories: dict[tuple[str, str], dict[str, Any]] = {}  # one story per derived value per decision
     for result in ev.results:
         lab = _labeller(result, labels, lang)
         if result.lenient_note:
             notes.append(f"{result.policy.id}: {result.lenient_note}")
         for rule in result.matched:
-            entry, values = _matched_entry(rule, result, lab, lang)
+            entry, values = _matched_entry(rule, result, lab, lang, stories)
             severity = point.severity(rule.outcome)
             matched.append((severity, entry))
             for name, (value, kind) in values.items():
@@ -81,7 +82,8 @@ def _labeller(result: PolicyResult, labels: dict, lang: str) -> Labeller:
     return Labeller(labels, {d.name: d.label for d in result.policy.derived}, lang)
 
 
-def _matched_entry(rule: Rule, result: PolicyResult, lab: Labeller, lang: str):
+def _matched_entry(rule: Rule, result: PolicyResult, lab: Labeller, lang: str,
+                   stories: dict[tuple[str, str], dict[str, Any]]):
     env = result.env
     values = {name: (e.fn(env), e.type.kind) for name, e in rule.outputs.items()}
     message_env = dict(env)
@@ -96,8 +98,18 @@ def _matched_entry(rule: Rule, result: PolicyResult, lab: Labeller, lang: str):
         "title": rule.title[lang],
         "message": rule.templates[lang].render(message_env),
         "reasons": reasons(rule.when, env, lab),
-        "derived": [derived_story(derived[n], env, lab) for n in derived_used(rule.when, derived)],
+        "derived": [_story(stories, result.policy.key, derived[n], env, lab)
+                    for n in derived_used(rule.when, derived)],
         "outputs": {name: to_json(v, kind) for name, (v, kind) in values.items()},
         "tags": list(rule.tags),
     }
     return entry, values
+
+
+def _story(stories: dict[tuple[str, str], dict[str, Any]], policy: str, derived: Any, env: dict,
+           lab: Labeller) -> dict[str, Any]:
+    key = (policy, derived.name)
+    story = stories.get(key)
+    if story is None:
+        story = stories[key] = derived_story(derived, env, lab)
+    return story
