@@ -203,42 +203,34 @@ def call_fn(name: str, impl, fns):
 
 
 def aggregate_fn(name: str, source, projection, where, depth: int, list_path: str, share: str | None = None):
+    """count/sum/min/max/any/all over a list, with an optional filter (plain loops: the hot path)."""
     item_key, idx_key = f"$item{depth}", f"$idx{depth}"
 
-    def items_of(env):
-        """Yield (index, where-result) per item, with the item bound in env."""
-        items = source(env)
-        if items.__class__ is Unknown:
-            yield None, items
-            return
+    def filtered(env, items):
+        """The filter's result per item, computed once per request when `share` names it."""
         if where is None:
-            for i, item in enumerate(items):
-                env[item_key], env[idx_key] = item, i
-                yield i, True
-            return
+            return None
         known = env.get(share) if share else None
         if known is not None and len(known) == len(items):
-            for i, item in enumerate(items):  # the same filter over the same list: reuse its results
-                env[item_key], env[idx_key] = item, i
-                yield i, known[i]
-            return
+            return known
         results = []
         for i, item in enumerate(items):
             env[item_key], env[idx_key] = item, i
-            ok = where(env)
-            results.append(ok)
-            yield i, ok
+            results.append(where(env))
         if share:
             env[share] = results
+        return results
 
     if name in ("any", "all"):
         decisive = name == "any"  # any: a True decides; all: a False decides
 
         def quantifier(env):
+            items = source(env)
+            if items.__class__ is Unknown:
+                return items
+            oks = filtered(env, items)
             unknown = None
-            for i, ok in items_of(env):
-                if i is None:
-                    return ok
+            for ok in (oks if oks is not None else [True] * len(items)):
                 if ok is decisive:
                     return decisive
                 if ok is not (not decisive):
@@ -247,11 +239,14 @@ def aggregate_fn(name: str, source, projection, where, depth: int, list_path: st
         return quantifier
 
     def collect(env):
+        items = source(env)
+        if items.__class__ is Unknown:
+            return items
+        oks = filtered(env, items)
         unknown = None
         picked = []
-        for i, ok in items_of(env):
-            if i is None:
-                return ok
+        for i, item in enumerate(items):
+            ok = True if oks is None else oks[i]
             if ok is False:
                 continue
             if ok is not True:
@@ -260,6 +255,7 @@ def aggregate_fn(name: str, source, projection, where, depth: int, list_path: st
             if projection is None:
                 picked.append(1)
                 continue
+            env[item_key], env[idx_key] = item, i
             value = projection(env)
             if value.__class__ is Unknown:
                 unknown = value if unknown is None else merge_unknown(unknown, value)
@@ -275,5 +271,3 @@ def aggregate_fn(name: str, source, projection, where, depth: int, list_path: st
             return Unknown(frozenset(), f"{list_path} has no matching items")
         return max(picked) if name == "max" else min(picked)
     return collect
-
-
