@@ -207,3 +207,11 @@ def test_enum_typed_derived_values_check_their_values(rules: Path):
     assert [c for _, _, c, _ in found] == ["table.invalid_value"]
     (rules / "policies" / "p.yaml").write_text(ENUM_DERIVED % ("large", "large"), encoding="utf-8")
     assert load_rulebook(rules).policies[0].derived[0].type.values == ("small", "large")
+
+
+def test_validate_names_the_rules_that_need_legal_review():
+    shipped = Path(__file__).resolve().parents[2] / "rules"
+    result = CliRunner().invoke(cli, ["validate", str(shipped)])
+    assert result.exit_code == 0, result.output
+    assert ("note: 2 rule(s) tagged legal_review (cross-territory:XR-8, cross-territory:XR-8b)"
+            in result.output)

@@ -31,10 +31,15 @@ def validate(rules_dir: str, fmt: str, strict: bool) -> None:
     if findings:
         report_error(DealerPolicyError(findings), fmt)
         sys.exit(1)
+    review = sorted({f"{p.id}:{r.clause}" for p in book.policies for r in p.rules if "legal_review" in r.tags})
     if fmt == "json":
-        click.echo(json.dumps({"errors": [], "summary": book.summary()}, ensure_ascii=False))
-    else:
-        click.echo(f"ok: {book.summary()}")
+        click.echo(json.dumps({"errors": [], "summary": book.summary(), "legal_review": review},
+                              ensure_ascii=False))
+        return
+    click.echo(f"ok: {book.summary()}")
+    if review:
+        click.echo(f"note: {len(review)} rule(s) tagged legal_review ({', '.join(review)}): resale-price rules "
+                   "are a vertical-monopoly risk; they should open an investigation, never fine automatically")
 
 
 @click.command()
