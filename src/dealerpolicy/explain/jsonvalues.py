@@ -25,23 +25,9 @@ def to_json(value: Any, kind: str) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
-        return [facts_to_json(v) if isinstance(v, dict) else to_json(v, "") for v in value]
+        return [{k: to_json(x, "") for k, x in v.items()} if isinstance(v, dict) else to_json(v, "")
+                for v in value]
     return str(value)
-
-
-def facts_to_json(facts: dict[str, Any]) -> dict[str, Any]:
-    """Normalised facts back to JSON (Decimals as strings, dates as ISO text)."""
-    out: dict[str, Any] = {}
-    for k, v in facts.items():
-        if isinstance(v, dict):
-            out[k] = facts_to_json(v)
-        elif isinstance(v, list):
-            out[k] = [facts_to_json(i) if isinstance(i, dict) else to_json(i, "") for i in v]
-        elif isinstance(v, Decimal):
-            out[k] = f"{v:f}"
-        else:
-            out[k] = to_json(v, "")
-    return out
 
 
 def typed_facts_to_json(types: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:

@@ -14,14 +14,13 @@ from dealerpolicy.lang import ast, ir
 from dealerpolicy.lang.closures import (
     WORTH_CACHING,
     aggregate_fn,
-    and_fn,
     arith_fn,
     call_fn,
     compare_fn,
     derived_getter,
     fact_getter,
     item_getter,
-    or_fn,
+    logic_fn,
     path_getter,
     reads_items,
     request_constant,
@@ -301,7 +300,7 @@ class _Checker:
         for item, src in zip(items, node.items, strict=True):
             self._need_bool(item, src, f"'{node.op}'")
         fns = tuple(i.fn for i in items)
-        fn = and_fn(fns) if node.op == "and" else or_fn(fns)
+        fn = logic_fn(fns, decisive=node.op == "or")
         return ir.Logic(BOOLEAN, node.start, node.end, fn=fn, deps=_union(i.deps for i in items),
                         params=_union(i.params for i in items), op=node.op, items=items)
 

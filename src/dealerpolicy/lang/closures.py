@@ -104,63 +104,44 @@ def compare_fn(op: str, lf, rf, constant: Any = None, has_constant: bool = False
     return fn
 
 
+def _times(a, b):
+    return a * b if a.__class__ is int and b.__class__ is int else Decimal(a) * Decimal(b)
+
+
+def _divide(a, b):
+    return Decimal(a) / Decimal(b)
+
+
+_ARITH = {"+": operator.add, "-": operator.sub, "*": _times, "/": _divide}
+
+
 def arith_fn(op: str, left: ir.Expr, right: ir.Expr):
-    lf, rf = left.fn, right.fn
-    ints = left.type.kind == "integer" and right.type.kind == "integer"
-    divisor_paths = frozenset(p for p in right.deps)
+    lf, rf, apply = left.fn, right.fn, _ARITH[op]
+    divisor_paths = frozenset(right.deps) if op == "/" else None
 
-    if op == "+":
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            return a + b
-    elif op == "-":
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            return a - b
-    elif op == "*":
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            return a * b if ints else Decimal(a) * Decimal(b)
-    else:
-        def fn(env):
-            a, b = lf(env), rf(env)
-            if a.__class__ is Unknown or b.__class__ is Unknown:
-                return merge_unknown(a, b)
-            if b == 0:
-                return Unknown(divisor_paths, "division by zero")
-            return Decimal(a) / Decimal(b)
+    def fn(env):
+        a, b = lf(env), rf(env)
+        if a.__class__ is Unknown or b.__class__ is Unknown:
+            return merge_unknown(a, b)
+        if divisor_paths is not None and b == 0:
+            return Unknown(divisor_paths, "division by zero")
+        return apply(a, b)
     return fn
 
 
-def and_fn(fns):
+def logic_fn(fns, decisive: bool):
+    """Kleene `and` (decisive False) / `or` (decisive True): the decisive value wins over unknown."""
+    neutral = not decisive
+
     def fn(env):
         unknown = None
         for f in fns:
             v = f(env)
-            if v is False:
-                return False
-            if v is not True:
+            if v is decisive:
+                return decisive
+            if v is not neutral:
                 unknown = v if unknown is None else merge_unknown(unknown, v)
-        return True if unknown is None else unknown
-    return fn
-
-
-def or_fn(fns):
-    def fn(env):
-        unknown = None
-        for f in fns:
-            v = f(env)
-            if v is True:
-                return True
-            if v is not False:
-                unknown = v if unknown is None else merge_unknown(unknown, v)
-        return False if unknown is None else unknown
+        return neutral if unknown is None else unknown
     return fn
 
 
