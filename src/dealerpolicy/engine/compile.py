@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ir
+from dealerpolicy.lang.codegen import fast_function
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.policy import Policy
 
@@ -91,7 +92,7 @@ class _Compiler:
         """Compute the atom in Python; durable tests the resulting boolean key."""
         self.hoists += 1
         key = f"{self.prefix}h{self.hoists}"
-        fn = e.fn
+        fn = fast_function(e, f"{self.policy.key} {key}")
         if positive:
             def getter(env, _f=fn):
                 return _f(env)

@@ -20,6 +20,7 @@ from dealerpolicy.engine.compile import CompiledPolicy, compile_policy
 from dealerpolicy.engine.durable_host import DurableEvaluator
 from dealerpolicy.errors import Diagnostic, EngineError, FactsError
 from dealerpolicy.lang import ir
+from dealerpolicy.lang.codegen import fast_assignments
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.plan import Rulebook
 from dealerpolicy.rulebook.policy import Policy, Rule
@@ -62,7 +63,7 @@ class _PolicyPart:
         self.tag = tag
         self.params = {name: p.value if p.mapping is None else p.mapping
                        for name, p in self.policy.params.items()}
-        self.derived = [(d.name, d.expr.fn) for d in self.policy.derived]
+        self.derive = fast_assignments([(d.name, d.expr) for d in self.policy.derived], self.policy.key)
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
         self.rule_keys = compiled.rule_keys
         self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id]) for rule in self.policy.rules]
@@ -74,8 +75,14 @@ class _PolicyPart:
     def env(self, facts: dict[str, Any]) -> dict[str, Any]:
         env = dict(facts)
         env.update(self.params)
-        for name, fn in self.derived:
-            env[name] = fn(env)
+        return self.derive(env)
+
+    def reference_env(self, facts: dict[str, Any]) -> dict[str, Any]:
+        """The env computed by the reference closures (the generated code must agree with it)."""
+        env = dict(facts)
+        env.update(self.params)
+        for d in self.policy.derived:
+            env[d.name] = d.expr.fn(env)
         return env
 
     def encode(self, env: dict[str, Any], flat: dict[str, Any], absent: set[str]) -> None:
@@ -210,7 +217,9 @@ class Engine:
     def cross_check(self, point_name: str, raw_facts: Any, as_of: date | str | None = None) -> list[str]:
         """Disagreements between durable_rules and the Python (explanation) evaluator, for tests and fuzzing.
 
-        For every rule in force: durable matched it ⇔ its condition evaluates to True in Python.
+        For every rule in force: durable matched it ⇔ its condition evaluates to True in Python, where
+        Python means the reference closures all the way (derived values included); and every derived
+        value the generated code computed equals the closures' value.
         """
         point = self._point(point_name)
         facts = self.schema.bind(point_name, raw_facts)
@@ -223,8 +232,13 @@ class Engine:
         envs, fired, _ = combined.match(facts)
         problems = []
         for part, env in zip(combined.parts, envs, strict=True):
+            reference = part.reference_env(facts)
+            for d in part.policy.derived:
+                if not same_value(env[d.name], reference[d.name]):
+                    problems.append(f"{part.policy.key} {d.name}: generated={env[d.name]!r} "
+                                    f"reference={reference[d.name]!r}")
             for rule in part.policy.rules:
-                python = rule.when.fn(env)
+                python = rule.when.fn(reference)
                 if (f"{part.tag}{rule.id}" in fired) != (python is True):
                     problems.append(f"{part.policy.key} {rule.id}: durable={f'{part.tag}{rule.id}' in fired} "
                                     f"python={python!r}")
@@ -293,6 +307,13 @@ def _leniency_key(result: PolicyResult) -> tuple[int, Decimal]:
                 if isinstance(value, Decimal | int) and not isinstance(value, bool):
                     total += value
     return result.severity, total
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal values of the same type; unknown values with the same missing inputs and reason."""
+    if a.__class__ is Unknown or b.__class__ is Unknown:
+        return a.__class__ is b.__class__ and a.paths == b.paths and a.reason == b.reason
+    return a.__class__ is b.__class__ and a == b
 
 
 def _key_name(key: str) -> str:

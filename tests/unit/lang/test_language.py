@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dealerpolicy.engine.evaluate import same_value
 from dealerpolicy.lang.check import Param, Scope, check
+from dealerpolicy.lang.codegen import generate_function
 from dealerpolicy.lang.parser import parse
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
 from dealerpolicy.lang.values import Unknown, add_months
@@ -58,7 +60,12 @@ def env(**overrides):
 
 
 def run(text: str, **overrides):
-    return check(parse(text), SCOPE).fn(env(**overrides))
+    """The reference closure's value; the generated function must give the very same value."""
+    expr = check(parse(text), SCOPE, text=text)
+    reference = expr.fn(env(**overrides))
+    generated = generate_function(expr)(env(**overrides))
+    assert same_value(generated, reference), (text, generated, reference)
+    return reference
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -1,0 +1,489 @@
+"""Specialised Python functions generated from the typed IR: the same values as the closures, faster.
+
+The closures in `closures.py` are the reference semantics (tri-state Kleene logic, exact
+arithmetic, unknown values naming their inputs). Evaluating a tree of closures costs one
+Python call per node; on the hot path (a policy's derived values and the conditions hoisted
+out of durable_rules) that call overhead was most of a decision's time. This module turns
+an already type-checked IR tree into straight-line Python code with the same semantics.
+
+No text from a rulebook becomes code. Every value a rule author wrote — field and param
+names, strings, numbers, list paths — is passed to the generated function as an entry of
+a constants table and referred to by index (`k12`); the generated source is built only from
+this module's own fixed fragments, and `_assert_only_our_tokens` re-reads it with Python's
+tokenizer before it is compiled, refusing any identifier, string or number it did not
+plan for. If a tree cannot be generated (an unusual node, or nesting deeper than Python's
+block limit), the caller keeps the reference closure: speed is optional, correctness is not.
+"""
+
+from __future__ import annotations
+
+import io
+import keyword
+import re
+import tokenize
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from dealerpolicy.lang import ir
+from dealerpolicy.lang.closures import WORTH_CACHING, reads_items
+from dealerpolicy.lang.values import Unknown, merge_unknown
+
+Fn = Callable[[dict[str, Any]], Any]
+
+_CMP = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_HELPERS = {"U": Unknown, "merge": merge_unknown, "D": Decimal, "len": len, "enumerate": enumerate,
+            "frozenset": frozenset, "max": max, "min": min}
+_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|item_missing|func_error|no_value|derive)$")
+
+
+class Unsupported(Exception):
+    """The tree has a shape this generator does not handle; keep the closure."""
+
+
+def item_missing(list_path: str, index: int, name: str) -> Unknown:
+    return Unknown(frozenset({f"{list_path}[{index}].{name}"}))
+
+
+def func_error(name: str, exc: Exception) -> Unknown:
+    return Unknown(frozenset(), f"{name}(): {exc}")
+
+
+def no_value(key: Any) -> Unknown:
+    return Unknown(frozenset(), f"no value for {key!r}")
+
+
+_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, "no_value": no_value}
+_NO_VALUE = object()
+
+
+class _Writer:
+    """Emits one function body; every rulebook value goes into `self.constants`."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: list[Any] = []
+        self._const_ids: dict[int, int] = {}
+        self._n = 0
+        self.indent = 1
+        self.items: list[tuple[int, str, str, str]] = []  # open aggregates: (depth, item, index, list path)
+        self.hoisted: dict[int, str] = {}  # id(node) → var computed once before an aggregate's loop
+
+    def const(self, value: Any) -> str:
+        key = id(value)
+        if key not in self._const_ids:
+            self._const_ids[key] = len(self.constants)
+            self.constants.append(value)
+        return f"k{self._const_ids[key]}"
+
+    def var(self, prefix: str = "v") -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr) -> str:
+        """Emit code computing `e`; return the name (or constant) holding its value."""
+        hoisted = self.hoisted.get(id(e))
+        if hoisted is not None:
+            return hoisted
+        method = getattr(self, "_" + type(e).__name__, None)
+        if method is None:
+            return self._call_closure(e)
+        return method(e)
+
+    def _call_closure(self, e: ir.Expr) -> str:
+        """A node this generator does not specialise: call its reference closure (outside item scope)."""
+        if reads_items(e):
+            raise Unsupported(type(e).__name__)
+        v = self.var()
+        self.emit(f"{v} = {self.const(e.fn)}(env)")
+        return v
+
+    def _Const(self, e: ir.Const) -> str:
+        if e.type.kind == "any":
+            raise Unsupported("untyped constant")
+        return self.const(e.value)
+
+    def _Ref(self, e: ir.Ref) -> str:
+        v = self.var()
+        if e.kind == "derived":
+            self.emit(f"{v} = env[{self.const(e.path)}]")
+            return v
+        if e.kind == "item":
+            item, index = self._item_vars(e.depth)
+            list_path = e.path.rsplit(".", 1)[0]
+            self.emit(f"{v} = {item}.get({self.const(e.field_name)})")
+            self.emit(f"if {v} is None: {v} = item_missing({self.const(list_path)}, {index}, "
+                      f"{self.const(e.field_name)})")
+            return v
+        fact, _, name = e.path.partition(".")
+        self.emit(f"{v} = env[{self.const(fact)}].get({self.const(name)})")
+        self.emit(f"if {v} is None: {v} = {self.const(Unknown(frozenset({e.path})))}")
+        return v
+
+    def _item_vars(self, depth: int) -> tuple[str, str]:
+        for d, item, index, _path in self.items:
+            if d == depth:
+                return item, index
+        raise Unsupported("item reference outside its aggregate")
+
+    def _ParamIndex(self, e: ir.ParamIndex) -> str:
+        if e.key is None:
+            raise Unsupported("param index without key")
+        k = self.expr(e.key)
+        v = self.var()
+        self.emit(f"if {k}.__class__ is U: {v} = {k}")
+        self.emit("else:")
+        self.emit(f"    {v} = {self.const(e.mapping)}.get({k}, {self.const(_NO_VALUE)})")
+        self.emit(f"    if {v} is {self.const(_NO_VALUE)}: {v} = no_value({k})")
+        return v
+
+    def _Neg(self, e: ir.Neg) -> str:
+        x = self.expr(e.operand)  # type: ignore[arg-type]
+        v = self.var()
+        self.emit(f"{v} = {x} if {x}.__class__ is U else -{x}")
+        return v
+
+    def _Not(self, e: ir.Not) -> str:
+        x = self.expr(e.operand)  # type: ignore[arg-type]
+        v = self.var()
+        self.emit(f"{v} = (not {x}) if {x}.__class__ is bool else {x}")
+        return v
+
+    def _Compare(self, e: ir.Compare) -> str:
+        op = _CMP[e.op]
+        a = self.expr(e.left)  # type: ignore[arg-type]
+        v = self.var()
+        if isinstance(e.right, ir.Const) and e.right.type.kind != "any":
+            self.emit(f"{v} = {a} if {a}.__class__ is U else ({a} {op} {self.const(e.right.value)})")
+            return v
+        b = self.expr(e.right)  # type: ignore[arg-type]
+        self.emit(f"if {a}.__class__ is U or {b}.__class__ is U: {v} = merge({a}, {b})")
+        self.emit(f"else: {v} = {a} {op} {b}")
+        return v
+
+    def _Arith(self, e: ir.Arith) -> str:
+        a, b = self.expr(e.left), self.expr(e.right)  # type: ignore[arg-type]
+        v = self.var()
+        self.emit(f"if {a}.__class__ is U or {b}.__class__ is U: {v} = merge({a}, {b})")
+        if e.op in ("+", "-"):
+            self.emit(f"else: {v} = {a} {e.op} {b}")
+        elif e.op == "*":
+            self.emit(f"elif {a}.__class__ is int and {b}.__class__ is int: {v} = {a} * {b}")
+            self.emit(f"else: {v} = D({a}) * D({b})")
+        elif e.op == "/":
+            divisor = Unknown(frozenset(e.right.deps), "division by zero")  # type: ignore[union-attr]
+            self.emit(f"elif {b} == 0: {v} = {self.const(divisor)}")
+            self.emit(f"else: {v} = D({a}) / D({b})")
+        else:
+            raise Unsupported(f"operator {e.op}")
+        return v
+
+    def _Logic(self, e: ir.Logic) -> str:
+        """Kleene and/or, short-circuiting on the decisive value like the closure."""
+        decisive = e.op == "or"
+        v, unknown = self.var(), self.var("u")
+        self.emit(f"{unknown} = None")
+        self.emit("while True:")
+        self.indent += 1
+        for item in e.items:
+            x = self.expr(item)
+            self.emit(f"if {x} is {decisive}:")
+            self.emit(f"    {v} = {decisive}")
+            self.emit("    break")
+            self.emit(f"if {x} is not {not decisive}: {unknown} = {x} if {unknown} is None else merge({unknown}, {x})")
+        self.emit(f"{v} = {not decisive} if {unknown} is None else {unknown}")
+        self.emit("break")
+        self.indent -= 1
+        return v
+
+    def _InSet(self, e: ir.InSet) -> str:
+        x = self.expr(e.value)  # type: ignore[arg-type]
+        v = self.var()
+        negated = e.negated
+        if all(isinstance(o, ir.Const) for o in e.options):
+            options = frozenset(o.value for o in e.options)  # type: ignore[attr-defined]
+            self.emit(f"{v} = {x} if {x}.__class__ is U else (({x} in {self.const(options)}) != {negated})")
+            return v
+        self.emit(f"if {x}.__class__ is U: {v} = {x}")
+        self.emit("else:")
+        self.indent += 1
+        names = [self.expr(o) for o in e.options]
+        listed = "[" + ", ".join(names) + "]"
+        found = self.var("x")
+        self.emit(f"{found} = {x} in {listed}")
+        self.emit(f"if not {found} and any(o.__class__ is U for o in {listed}): {v} = merge(*{listed})")
+        self.emit(f"else: {v} = {found} != {negated}")
+        self.indent -= 1
+        return v
+
+    def _Between(self, e: ir.Between) -> str:
+        x, lo, hi = self.expr(e.value), self.expr(e.low), self.expr(e.high)  # type: ignore[arg-type]
+        v = self.var()
+        self.emit(f"if {x}.__class__ is U or {lo}.__class__ is U or {hi}.__class__ is U: "
+                  f"{v} = merge({x}, {lo}, {hi})")
+        self.emit(f"else: {v} = {lo} <= {x} <= {hi}")
+        return v
+
+    def _Func(self, e: ir.Func) -> str:
+        if e.name == "if":
+            return self._if(e)
+        if e.name == "is_missing":
+            x = self.expr(e.args[0])
+            v = self.var()
+            self.emit(f"{v} = {x}.__class__ is U")
+            return v
+        if e.name == "coalesce":
+            return self._coalesce(e)
+        impl = getattr(e.fn, "impl", None) or _builtin_impl(e.name)
+        args = [self.expr(a) for a in e.args]
+        v = self.var()
+        if args:
+            self.emit(f"if {' or '.join(f'{a}.__class__ is U' for a in args)}: {v} = merge({', '.join(args)})")
+            self.emit("else:")
+        else:
+            self.emit("if True:")
+        self.emit(f"    try: {v} = {self.const(impl)}({', '.join(args)})")
+        self.emit(f"    except (ValueError, OverflowError, ArithmeticError) as exc: "
+                  f"{v} = func_error({self.const(e.name)}, exc)")
+        return v
+
+    def _if(self, e: ir.Func) -> str:
+        cond, when_true, when_false = e.args
+        c = self.expr(cond)
+        v = self.var()
+        self.emit(f"if {c} is True:")
+        self._branch(when_true, v)
+        self.emit(f"elif {c} is False:")
+        self._branch(when_false, v)
+        self.emit(f"else: {v} = {c}")
+        return v
+
+    def _branch(self, e: ir.Expr, target: str) -> None:
+        self.indent += 1
+        self.emit(f"{target} = {self.expr(e)}")
+        self.indent -= 1
+
+    def _coalesce(self, e: ir.Func) -> str:
+        v, seen = self.var(), []
+        opened = 0
+        for arg in e.args:
+            x = self.expr(arg)
+            seen.append(x)
+            self.emit(f"if {x}.__class__ is not U: {v} = {x}")
+            self.emit("else:")
+            self.indent += 1
+            opened += 1
+        self.emit(f"{v} = merge({', '.join(seen)})")
+        self.indent -= opened
+        return v
+
+    def _Aggregate(self, e: ir.Aggregate) -> str:
+        if e.source is None:
+            raise Unsupported("aggregate without a list")
+        source = self._source(e.source)
+        v = self.var()
+        self.emit(f"if {source}.__class__ is U: {v} = {source}")
+        self.emit("else:")
+        self.indent += 1
+        saved = dict(self.hoisted)
+        self._hoist_item_free(e)
+        item, index = self.var("i"), self.var("n")
+        self.items.append((e.depth, item, index, e.source.path))
+        try:
+            oks = self._filter_results(e, source, item, index)
+            if e.name in ("any", "all"):
+                self._quantifier(e, source, oks, v)
+            else:
+                self._collect(e, source, oks, item, index, v)
+        finally:
+            self.items.pop()
+            self.hoisted = saved
+        self.indent -= 1
+        return v
+
+    def _source(self, ref: ir.Ref) -> str:
+        v = self.var()
+        missing = self.const(Unknown(frozenset({ref.path})))
+        if ref.kind == "item":  # a list inside the item of an enclosing aggregate
+            for _depth, item, _index, outer_path in reversed(self.items):
+                if ref.path.startswith(outer_path + "."):
+                    field_name = ref.path.rsplit(".", 1)[1]
+                    self.emit(f"{v} = {item}.get({self.const(field_name)})")
+                    self.emit(f"if {v} is None: {v} = {missing}")
+                    return v
+            raise Unsupported("nested list outside an aggregate")
+        fact, _, name = ref.path.partition(".")
+        if "." in name:
+            raise Unsupported("deep list path")
+        self.emit(f"{v} = env[{self.const(fact)}].get({self.const(name)})")
+        self.emit(f"if {v} is None: {v} = {missing}")
+        return v
+
+    def _hoist_item_free(self, e: ir.Aggregate) -> None:
+        """Sub-expressions that read no list item have one value per request: compute them before the loop."""
+        for part in (e.projection, e.where):
+            if part is not None:
+                for node in _item_free_roots(part):
+                    self.hoisted[id(node)] = self.expr(node)
+
+    def _filter_results(self, e: ir.Aggregate, source: str, item: str, index: str) -> str | None:
+        """The `where` result per item, kept in the env under the aggregate's share key like the closure."""
+        if e.where is None:
+            return None
+        oks = self.var("w")
+        share = self.const(e.share) if e.share else None
+        if share:
+            self.emit(f"{oks} = env.get({share})")
+            self.emit(f"if {oks} is None or len({oks}) != len({source}):")
+            self.indent += 1
+        self.emit(f"{oks} = []")
+        self.emit(f"for {index}, {item} in enumerate({source}):")
+        self.indent += 1
+        ok = self.expr(e.where)
+        self.emit(f"{oks}.append({ok})")
+        self.indent -= 1
+        if share:
+            self.emit(f"env[{share}] = {oks}")
+            self.indent -= 1
+        return oks
+
+    def _quantifier(self, e: ir.Aggregate, source: str, oks: str | None, v: str) -> None:
+        decisive = e.name == "any"
+        if oks is None:
+            self.emit(f"{v} = len({source}) > 0" if decisive else f"{v} = True")
+            return
+        unknown, ok = self.var("u"), self.var("x")
+        self.emit(f"{unknown} = None")
+        self.emit(f"{v} = {not decisive}")
+        self.emit(f"for {ok} in {oks}:")
+        self.emit(f"    if {ok} is {decisive}:")
+        self.emit(f"        {v} = {decisive}")
+        self.emit("        break")
+        self.emit(f"    if {ok} is not {not decisive}: {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
+        self.emit(f"else: {v} = {not decisive} if {unknown} is None else {unknown}")
+
+    def _collect(self, e: ir.Aggregate, source: str, oks: str | None, item: str, index: str, v: str) -> None:
+        unknown, acc = self.var("u"), self.var("s")
+        self.emit(f"{unknown} = None")
+        self.emit(f"{acc} = {'0' if e.name in ('count', 'sum') else '[]'}")
+        self.emit(f"for {index}, {item} in enumerate({source}):")
+        self.indent += 1
+        if oks is not None:
+            ok = self.var("x")
+            self.emit(f"{ok} = {oks}[{index}]")
+            self.emit(f"if {ok} is False: continue")
+            self.emit(f"if {ok} is not True:")
+            self.emit(f"    {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
+            self.emit("    continue")
+        if e.projection is None:
+            self.emit(f"{acc} += 1")
+        else:
+            p = self.expr(e.projection)
+            self.emit(f"if {p}.__class__ is U: {unknown} = {p} if {unknown} is None else merge({unknown}, {p})")
+            if e.name == "count":
+                self.emit(f"else: {acc} += 1")
+            elif e.name == "sum":
+                self.emit(f"else: {acc} = {acc} + {p}")
+            else:
+                self.emit(f"else: {acc}.append({p})")
+        self.indent -= 1
+        self.emit(f"if {unknown} is not None: {v} = {unknown}")
+        if e.name in ("count", "sum"):
+            self.emit(f"else: {v} = {acc}")
+            return
+        empty = Unknown(frozenset(), f"{e.source.path} has no matching items")  # type: ignore[union-attr]
+        self.emit(f"elif not {acc}: {v} = {self.const(empty)}")
+        self.emit(f"else: {v} = {e.name}({acc})")
+
+
+def _item_free_roots(e: ir.Expr) -> Iterable[ir.Expr]:
+    """The largest sub-trees worth computing once per request (the closures cache the same ones)."""
+    if isinstance(e, WORTH_CACHING) and not reads_items(e):
+        yield e
+        return
+    for child in e.children():
+        if child is not None:
+            yield from _item_free_roots(child)
+
+
+def _builtin_impl(name: str) -> Any:
+    from dealerpolicy.lang.functions import BUILTINS
+
+    return BUILTINS[name].impl
+
+
+def _assert_only_our_tokens(source: str) -> None:
+    """The generated source holds only this module's fragments: no rulebook text can appear in it."""
+    allowed = set(_RUNTIME) | {"True", "False", "None", "bool", "int", "any", "o", "get", "append", "__class__",
+                                "ValueError", "OverflowError", "ArithmeticError"}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME:
+            if not (keyword.iskeyword(tok.string) or tok.string in allowed or _OUR_NAME.match(tok.string)):
+                raise Unsupported(f"unexpected name {tok.string!r} in generated code")
+        elif tok.type == tokenize.STRING:
+            raise Unsupported("a string literal in generated code")
+        elif tok.type == tokenize.NUMBER and tok.string not in ("0", "1"):
+            raise Unsupported(f"a number literal {tok.string!r} in generated code")
+
+
+def _build(writer: _Writer, header: str, label: str) -> Fn:
+    source = "\n".join([header, *writer.lines]) + "\n"
+    _assert_only_our_tokens(source)
+    namespace: dict[str, Any] = dict(_RUNTIME)
+    namespace.update({f"k{i}": value for i, value in enumerate(writer.constants)})
+    try:
+        code = compile(source, f"<dealerpolicy generated: {label}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:  # e.g. nesting beyond Python's block limit
+        raise Unsupported(str(exc)) from None
+    exec(code, namespace)  # noqa: S102 - our own fragments only, checked by _assert_only_our_tokens
+    fn = namespace["derive"]
+    fn.generated_source = source
+    return fn
+
+
+def generate_function(e: ir.Expr, label: str = "expression") -> Fn:
+    """`fn(env) -> value`, equal to `e.fn`; raises Unsupported if it cannot be generated."""
+    writer = _Writer()
+    try:
+        result = writer.expr(e)
+    except RecursionError:
+        raise Unsupported("expression too deep") from None
+    writer.emit(f"return {result}")
+    return _build(writer, "def derive(env):", label)
+
+
+def generate_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values") -> Fn:
+    """`fn(env)` storing each named value in env, in order (later ones read earlier ones)."""
+    writer = _Writer()
+    try:
+        for name, e in assignments:
+            writer.emit(f"env[{writer.const(name)}] = {writer.expr(e)}")
+    except RecursionError:
+        raise Unsupported("expression too deep") from None
+    writer.emit("return env")
+    return _build(writer, "def derive(env):", label)
+
+
+def fast_function(e: ir.Expr, label: str = "expression") -> Fn:
+    """The generated function when possible, else the reference closure."""
+    try:
+        return generate_function(e, label)
+    except Unsupported:
+        return e.fn
+
+
+def fast_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values") -> Fn:
+    try:
+        return generate_assignments(assignments, label)
+    except Unsupported:
+        fns = [(name, e.fn) for name, e in assignments]
+
+        def assign(env):
+            for name, fn in fns:
+                env[name] = fn(env)
+            return env
+        return assign
