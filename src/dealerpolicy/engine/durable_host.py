@@ -56,6 +56,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any, Final
 
 import durable_rules_engine as _dre
+import orjson
 
 from dealerpolicy.errors import Diagnostic, EngineError
 
@@ -291,7 +292,6 @@ def _plan(checked: list[_Checked]) -> list[_Chunk]:
 
 
 _OK_TYPES: Final = frozenset({int, str, bool})
-_is_int: Final = int.__instancecheck__  # bools too: they are in range
 
 
 def _no_default(value: Any) -> Any:
@@ -445,16 +445,18 @@ class DurableEvaluator:
     def _bodies(self, fact: Mapping[str, Any]) -> list[str]:
         """Validate ``fact``; return per C ruleset the JSON members to assert (no braces).
 
-        Fast path (one ruleset, every fact key referenced): C-level type and range
-        checks, then the whole fact goes through json's C encoder (built once).
+        Fast path (one ruleset, every fact key referenced, only str/int/bool values): orjson
+        writes the fact, and its strict-integer mode refuses integers beyond ±2^53, which then
+        take the checked path (as do strings orjson refuses, such as lone surrogates).
         """
         if type(fact) is not dict:
             fact = dict(fact)
-        values = fact.values()
-        if (self._single is not None and set(map(type, values)) <= _OK_TYPES
-                and fact.keys() <= self._fields
-                and max(map(abs, filter(_is_int, values)), default=0) <= _INT_MAX):
-            return ["".join(_encode_object(fact, 0))[1:-1]]
+        if (self._single is not None and set(map(type, fact.values())) <= _OK_TYPES
+                and fact.keys() <= self._fields):
+            try:
+                return [orjson.dumps(fact, option=orjson.OPT_STRICT_INTEGER).decode()[1:-1]]
+            except orjson.JSONEncodeError:
+                pass
         _validate(fact)
         return ["".join(_encode_object({k: fact[k] for k in c.keys if k in fact}, 0))[1:-1]
                 for c in self._chunks]
