@@ -38,6 +38,10 @@ class KeySpec:
     key: str
     getter: Callable[[dict], Any]
     encode: Callable[[Any], Any]
+    expr: ir.Expr | None = None  # what the getter computes (negated when `negate`)
+    negate: bool = False
+    kind: str = "boolean"  # the value's type kind
+    mode: str | None = None  # numbers: x exact int, f floor, c ceil at the kind's scale
 
 
 @dataclass
@@ -100,7 +104,7 @@ class _Compiler:
             def getter(env, _f=fn):
                 v = _f(env)
                 return (not v) if v.__class__ is bool else v
-        self.keys[key] = KeySpec(key, getter, _encode_bool)
+        self.keys[key] = KeySpec(key, getter, _encode_bool, expr=e, negate=not positive)
         self.used.add(key)
         return {"$eq": {key: True}}
 
@@ -196,7 +200,8 @@ class _Compiler:
         base = ref.path.replace(".", "__") if ref.kind == "fact" else f"{self.prefix}d__{ref.path}"
         key = base if mode in (None, "x") else f"{base}__{mode}"
         if key not in self.keys:
-            self.keys[key] = KeySpec(key, ref.fn, _encoder(ref.type.kind, mode))
+            self.keys[key] = KeySpec(key, ref.fn, _encoder(ref.type.kind, mode), expr=ref, kind=ref.type.kind,
+                                     mode=mode)
         self.used.add(key)
         return key
 

@@ -14,13 +14,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from dealerpolicy.engine.compile import CompiledPolicy, compile_policy
 from dealerpolicy.engine.durable_host import DurableEvaluator
+from dealerpolicy.engine.encoder import Encoder, generate_encoder
 from dealerpolicy.errors import Diagnostic, EngineError, FactsError
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.codegen import fast_assignments
+from dealerpolicy.lang.codegen import Unsupported, fast_assignments, fast_function
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.plan import Rulebook
 from dealerpolicy.rulebook.policy import Policy, Rule
@@ -65,8 +66,14 @@ class _PolicyPart:
                        for name, p in self.policy.params.items()}
         self.derive = fast_assignments([(d.name, d.expr) for d in self.policy.derived], self.policy.key)
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
+        try:
+            self.encoder: Encoder | None = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact")
+        except Unsupported:
+            self.encoder = None
         self.rule_keys = compiled.rule_keys
-        self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id]) for rule in self.policy.rules]
+        # a rule durable did not match and that reads an absent key: its condition may be unknown
+        self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id],
+                       fast_function(rule.when, f"{self.policy.key} {rule.id}")) for rule in self.policy.rules]
         # is_missing(x) tests in a rule: when the rule matches, the missing x are named in the decision
         self.missing_probes = {r.id: [f.args[0].fn for f in ir.walk(r.when)
                                       if isinstance(f, ir.Func) and f.name == "is_missing"]
@@ -86,6 +93,13 @@ class _PolicyPart:
         return env
 
     def encode(self, env: dict[str, Any], flat: dict[str, Any], absent: set[str]) -> None:
+        if self.encoder is not None:
+            self.encoder(env, flat, absent)
+        else:
+            self.reference_encode(env, flat, absent)
+
+    def reference_encode(self, env: dict[str, Any], flat: dict[str, Any], absent: set[str]) -> None:
+        """Key by key through the KeySpec getters and encoders (the generated encoder must agree)."""
         for key, getter, encode in self.keys:
             if key in flat:
                 continue
@@ -96,9 +110,7 @@ class _PolicyPart:
             try:
                 encoded = encode(value)
             except ValueError:
-                raise FactsError(Diagnostic(
-                    "fact.out_of_range", f"{_key_name(key)} = {value} is too large to decide exactly",
-                    field_path=_key_name(key), hint="check the input values it is computed from")) from None
+                too_large(key, value)
             if encoded is None:
                 absent.add(key)
             else:
@@ -107,11 +119,11 @@ class _PolicyPart:
     def result(self, env: dict, fired: set[str], absent: set[str], point: Point) -> PolicyResult:
         matched: list[Rule] = []
         unknown: list[tuple[Rule, Unknown]] = []
-        for rule, name, keys in self.named:
+        for rule, name, keys, when in self.named:
             if name in fired:
                 matched.append(rule)
             elif absent and not keys.isdisjoint(absent):
-                verdict = rule.when.fn(env)
+                verdict = when(env)
                 if verdict is True:
                     raise EngineError(Diagnostic(
                         "engine.disagreement",
@@ -231,6 +243,16 @@ class Engine:
             return []
         envs, fired, _ = combined.match(facts)
         problems = []
+        flat: dict[str, Any] = {}
+        reference_flat: dict[str, Any] = {}
+        absent: set[str] = set()
+        reference_absent: set[str] = set()
+        for part, env in zip(combined.parts, envs, strict=True):
+            part.encode(env, flat, absent)
+            part.reference_encode(env, reference_flat, reference_absent)
+        if flat != reference_flat or absent != reference_absent:
+            problems.append(f"flat fact: generated={flat} {sorted(absent)} "
+                            f"reference={reference_flat} {sorted(reference_absent)}")
         for part, env in zip(combined.parts, envs, strict=True):
             reference = part.reference_env(facts)
             for d in part.policy.derived:
@@ -307,6 +329,12 @@ def _leniency_key(result: PolicyResult) -> tuple[int, Decimal]:
                 if isinstance(value, Decimal | int) and not isinstance(value, bool):
                     total += value
     return result.severity, total
+
+
+def too_large(key: str, value: Any) -> NoReturn:
+    raise FactsError(Diagnostic(
+        "fact.out_of_range", f"{_key_name(key)} = {value} is too large to decide exactly",
+        field_path=_key_name(key), hint="check the input values it is computed from"))
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -34,7 +34,7 @@ Fn = Callable[[dict[str, Any]], Any]
 _CMP = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _HELPERS = {"U": Unknown, "merge": merge_unknown, "D": Decimal, "len": len, "enumerate": enumerate,
             "frozenset": frozenset, "max": max, "min": min}
-_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|item_missing|func_error|no_value|derive)$")
+_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|flat|absent|item_missing|func_error|no_value|derive)$")
 
 
 class Unsupported(Exception):
@@ -57,7 +57,7 @@ _RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, 
 _NO_VALUE = object()
 
 
-class _Writer:
+class Writer:
     """Emits one function body; every rulebook value goes into `self.constants`."""
 
     def __init__(self) -> None:
@@ -419,6 +419,7 @@ def _builtin_impl(name: str) -> Any:
 def _assert_only_our_tokens(source: str) -> None:
     """The generated source holds only this module's fragments: no rulebook text can appear in it."""
     allowed = set(_RUNTIME) | {"True", "False", "None", "bool", "int", "any", "o", "get", "append", "__class__",
+                                "add", "abs", "isinstance", "str", "toordinal",
                                 "ValueError", "OverflowError", "ArithmeticError"}
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.NAME:
@@ -430,8 +431,9 @@ def _assert_only_our_tokens(source: str) -> None:
             raise Unsupported(f"a number literal {tok.string!r} in generated code")
 
 
-def _build(writer: _Writer, header: str, label: str) -> Fn:
-    source = "\n".join([header, *writer.lines]) + "\n"
+def build(writer: Writer, label: str, signature: str = "env") -> Callable[..., Any]:
+    """Compile the writer's body as `derive(<signature>)`, after the token guard."""
+    source = "\n".join([f"def derive({signature}):", *writer.lines]) + "\n"
     _assert_only_our_tokens(source)
     namespace: dict[str, Any] = dict(_RUNTIME)
     namespace.update({f"k{i}": value for i, value in enumerate(writer.constants)})
@@ -447,25 +449,25 @@ def _build(writer: _Writer, header: str, label: str) -> Fn:
 
 def generate_function(e: ir.Expr, label: str = "expression") -> Fn:
     """`fn(env) -> value`, equal to `e.fn`; raises Unsupported if it cannot be generated."""
-    writer = _Writer()
+    writer = Writer()
     try:
         result = writer.expr(e)
     except RecursionError:
         raise Unsupported("expression too deep") from None
     writer.emit(f"return {result}")
-    return _build(writer, "def derive(env):", label)
+    return build(writer, label)
 
 
 def generate_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values") -> Fn:
     """`fn(env)` storing each named value in env, in order (later ones read earlier ones)."""
-    writer = _Writer()
+    writer = Writer()
     try:
         for name, e in assignments:
             writer.emit(f"env[{writer.const(name)}] = {writer.expr(e)}")
     except RecursionError:
         raise Unsupported("expression too deep") from None
     writer.emit("return env")
-    return _build(writer, "def derive(env):", label)
+    return build(writer, label)
 
 
 def fast_function(e: ir.Expr, label: str = "expression") -> Fn:
