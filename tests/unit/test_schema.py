@@ -243,6 +243,71 @@ def test_money_rejects(schema: Schema, value: Any, shown: str) -> None:
         ("fact.invalid", "facts.order.amount", f"expected money (CNY), got {shown}")]
 
 
+@pytest.mark.parametrize(("value", "text"), [
+    (0.1, "0.1"), (1e3, "1000.0"), (1e15, "1000000000000000.0"), (-0.0, "-0.0"), (30000.1, "30000.1"),
+    ("12.340", "12.340"), ("12.00", "12.00"), ("-0", "-0"), ("007.50", "7.50"), ("5.000000", "5.000000"),
+    (10**15, "1000000000000000"), (-(10**15), "-1000000000000000"), ("1000000000000000.00", "1000000000000000.00"),
+    ("-999999999999999.99", "-999999999999999.99"), ("0001000000000000000", "1000000000000000"),
+    (Decimal("1.5"), "1.5"), (Decimal("1E+3"), "1E+3"), (Decimal("2.500"), "2.500"),
+])
+def test_money_keeps_the_exact_decimal(schema: Schema, value: Any, text: str) -> None:
+    amount = schema.bind("order", facts(order__amount=value))["order"]["amount"]
+    assert type(amount) is Decimal and str(amount) == text
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("12.345", '"12.345"'), (0.125, "0.125"), (1e-07, "1e-07"), (10**15 + 1, "1000000000000001"),
+    ("1000000000000000.01", '"1000000000000000.01"'), (1e16, "1e+16"), (float("nan"), "NaN"), ("NaN", '"NaN"'),
+    (" 5", '" 5"'), ("5 ", '"5 "'), ("+5", '"+5"'), ("1.", '"1."'), (".5", '".5"'), ("1_000", '"1_000"'),
+    ("", '""'), ("-", '"-"'), (False, "false"), (Decimal("1.001"), "1.001"), (Decimal("NaN"), "NaN"),
+    ({"amount": 1}, "a mapping"), (1e30, "1e+30"), ("1" * 30 + ".001", f'"{"1" * 30}.001"'),
+    (Decimal("1E+40"), "1E+40"),
+])
+def test_money_rejects_more(schema: Schema, value: Any, shown: str) -> None:
+    assert bind_errors(schema, facts(order__amount=value)) == [
+        ("fact.invalid", "facts.order.amount", f"expected money (CNY), got {shown}")]
+
+
+def test_money_null_required_is_missing_and_optional_is_absent(schema: Schema) -> None:
+    assert bind_errors(schema, facts(order__amount=None)) == [
+        ("fact.missing_required", "facts.order.amount", 'required field "amount" is missing (money (CNY))')]
+    assert "credit_limit" not in schema.bind("order", facts(dealer__credit_limit=None))["dealer"]
+    assert schema.bind("order", facts(dealer__credit_limit="5.50"))["dealer"]["credit_limit"] == Decimal("5.50")
+    assert bind_errors(schema, facts(dealer__credit_limit="5.555")) == [
+        ("fact.invalid", "facts.dealer.credit_limit", 'expected money (CNY), got "5.555"')]
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("1.25", "1.25"), ("1.2345678", "1.2345678"), (0.1, "0.1"), (7, "7"), ("-0.500", "-0.500"),
+    (10**12, "1000000000000"), ("999999999999.999999", "999999999999.999999"), (Decimal("1E-9"), "1E-9"),
+])
+def test_decimal_keeps_the_exact_decimal(schema: Schema, value: Any, text: str) -> None:
+    ratio = schema.bind("order", facts(dealer__ratio=value))["dealer"]["ratio"]
+    assert type(ratio) is Decimal and str(ratio) == text
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("1e3", '"1e3"'), (" 1", '" 1"'), ("1.", '"1."'), (10**12 + 1, "1000000000001"), ("1000000000000.1", '"1000000000000.1"'),
+    (True, "true"), (float("inf"), "Infinity"), ("Infinity", '"Infinity"'),
+])
+def test_decimal_rejects(schema: Schema, value: Any, shown: str) -> None:
+    assert bind_errors(schema, facts(dealer__ratio=value)) == [
+        ("fact.invalid", "facts.dealer.ratio", f"expected decimal, got {shown}")]
+
+
+def test_optional_list_null_is_absent_and_errors_keep_their_paths(schema: Schema) -> None:
+    assert "invoices" not in schema.bind("order", facts(dealer__invoices=None))["dealer"]
+    assert schema.bind("order", facts(dealer__invoices=[]))["dealer"]["invoices"] == []
+    data = facts()
+    data["dealer"]["invoices"][1]["amount"] = None
+    data["dealer"]["invoices"][2]["paid"] = None
+    data["dealer"]["invoices"][2]["amount"] = "1.001"
+    assert bind_errors(schema, data) == [
+        ("fact.missing_required", "facts.dealer.invoices[1].amount", 'required field "amount" is missing (money (CNY))'),
+        ("fact.invalid", "facts.dealer.invoices[2].amount", 'expected money (CNY), got "1.001"'),
+    ]
+
+
 @pytest.mark.parametrize(("value", "fraction"), [
     ("95%", "0.95"), ("95.5%", "0.955"), ("100%", "1"), (0.95, "0.95"), (1, "1"), ("0%", "0")])
 def test_percent_forms(schema: Schema, value: Any, fraction: str) -> None:

@@ -88,7 +88,8 @@ def _money(value: Any) -> Decimal:
 
 
 def _cents(amount: Decimal) -> Decimal:
-    if not amount.is_finite() or amount != amount.quantize(_CENT):
+    # the bound first: quantizing a value of more than 28 digits raises InvalidOperation
+    if not amount.is_finite() or abs(amount) > MONEY_LIMIT or amount != amount.quantize(_CENT):
         raise ValueError("not money")
     return amount
 
@@ -112,14 +113,32 @@ def parse_date(value: Any) -> datetime.date:
     raise ValueError("not a date")
 
 
+def _text_fast_path(pattern: str, parse: Callable[[Any], Decimal], kind: str) -> CoreSchema:
+    """`parse` as a validator, with the common case, numeric text, kept off Python code.
+
+    Text matching `pattern` (checked in Rust) goes straight to `Decimal(text)`; anything else
+    (numbers, other text, bad input) goes to `parse`, which decides. Patterns admit only text
+    that `parse` accepts as that same `Decimal(text)`, so the result is the same either way.
+    """
+    text = core_schema.chain_schema([core_schema.str_schema(strict=True, pattern=pattern),
+                                     core_schema.no_info_plain_validator_function(Decimal)])
+    return core_schema.union_schema([text, core_schema.no_info_plain_validator_function(parse)],
+                                    mode="left_to_right", custom_error_type=f"invalid_{kind}",
+                                    custom_error_message=f"expected {kind}")
+
+
+# At most 15 integer digits (so inside ±10^15) and at most 2 decimals, as in "30000.10".
+_MONEY_TEXT = r"^-?[0-9]{1,15}(?:\.[0-9]{1,2})?$"
+# At most 12 integer digits (so inside ±10^12), any decimals, as in "1.25".
+_DECIMAL_TEXT = r"^-?[0-9]{1,12}(?:\.[0-9]+)?$"
 _DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d$")
 _SCALARS: dict[str, CoreSchema] = {
     "string": core_schema.str_schema(strict=True),
     "integer": core_schema.int_schema(strict=True, ge=-INTEGER_LIMIT, le=INTEGER_LIMIT),
     "boolean": core_schema.bool_schema(strict=True),
     # floats are read through their shortest decimal text: 0.1 → Decimal("0.1")
-    "decimal": core_schema.no_info_plain_validator_function(parse_decimal),
-    "money": core_schema.no_info_plain_validator_function(parse_money),
+    "decimal": _text_fast_path(_DECIMAL_TEXT, parse_decimal, "decimal"),
+    "money": _text_fast_path(_MONEY_TEXT, parse_money, "money"),
     "percent": core_schema.no_info_plain_validator_function(parse_percent),
     "date": core_schema.union_schema(
         [core_schema.chain_schema([_DATE_TEXT, core_schema.date_schema()]), core_schema.date_schema(strict=True)],
@@ -132,16 +151,16 @@ def _omit(value: Any) -> Any:
     raise PydanticOmit
 
 
-def _omit_null(value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
+def _omit_null(value: Any) -> Any:
     if value is None:
         raise PydanticOmit
-    return handler(value)
+    return value
 
 
 def _optional(schema: CoreSchema) -> CoreSchema:
     """An optional field: an explicit null leaves the field out (missing), like absence."""
     if schema["type"] in ("list", "typed-dict"):
-        return core_schema.no_info_wrap_validator_function(_omit_null, schema)
+        return core_schema.no_info_before_validator_function(_omit_null, schema)
     null = core_schema.chain_schema([core_schema.none_schema(), core_schema.no_info_plain_validator_function(_omit)])
     return core_schema.union_schema([schema, null], mode="left_to_right",
                                     custom_error_type="invalid_value", custom_error_message="invalid value")
