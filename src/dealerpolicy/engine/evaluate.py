@@ -8,6 +8,7 @@ can share one `Engine`. The durable_rules sessions are created and deleted per c
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -359,7 +360,8 @@ def _subject(point: Point, facts: dict) -> Any:
 
 
 def new_decision_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits as 32 hex digits (uuid4 spends 3 µs on formatting what is not needed)."""
+    return os.urandom(16).hex()
 
 
 def now_ns() -> int:

@@ -44,21 +44,31 @@ class TokenTable:
         return found
 
 
+def bearer_token(request: Request) -> str:
+    """The token of an `Authorization: Bearer <token>` header ("" when there is none)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+def authorize(request: Request, token: str, roles: tuple[str, ...]) -> Principal:
+    """The principal of `token` if it holds one of `roles` (any role when empty); else 401/403."""
+    if not token:
+        raise HTTPProblem(401, "auth.missing_token", "send Authorization: Bearer <token>", CHALLENGE)
+    principal = request.app.state.tokens.find(token)
+    if principal is None:
+        raise HTTPProblem(401, "auth.bad_token", "the bearer token is not known", CHALLENGE)
+    if roles and not principal.roles & set(roles):
+        raise HTTPProblem(403, "auth.forbidden",
+                          f"token {principal.name!r} lacks the role {' or '.join(roles)} "
+                          f"(it has: {', '.join(sorted(principal.roles)) or 'none'})")
+    return principal
+
+
 def require(*roles: str) -> Callable[..., Any]:
     """A dependency: the caller's principal if it holds one of `roles`; else 401/403."""
 
     async def dependency(request: Request,
                          creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-        token = creds.credentials.strip() if creds else ""
-        if not token:
-            raise HTTPProblem(401, "auth.missing_token", "send Authorization: Bearer <token>", CHALLENGE)
-        principal = request.app.state.tokens.find(token)
-        if principal is None:
-            raise HTTPProblem(401, "auth.bad_token", "the bearer token is not known", CHALLENGE)
-        if roles and not principal.roles & set(roles):
-            raise HTTPProblem(403, "auth.forbidden",
-                              f"token {principal.name!r} lacks the role {' or '.join(roles)} "
-                              f"(it has: {', '.join(sorted(principal.roles)) or 'none'})")
-        return principal
+        return authorize(request, creds.credentials.strip() if creds else "", roles)
 
     return dependency

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from dealerpolicy.errors import DealerPolicyError, Diagnostic
+from dealerpolicy.storage.jsonutil import dumps_bytes
 
 PROBLEM_TYPE = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
@@ -29,8 +30,11 @@ STATUS_BY_CODE = {"request.unknown_point": 404, "fact.unknown_dealer": 404,
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
                   media_type: str = "application/json") -> Response:
     """A JSON response that keeps Chinese text readable (no \\u escapes)."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
-    return Response(text.encode("utf-8"), status, headers, media_type)
+    try:
+        data = dumps_bytes(body)
+    except TypeError:  # an object the storage encoder does not know: its text
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return Response(data, status, headers, media_type)
 
 
 def status_of(exc: DealerPolicyError) -> int:

@@ -19,6 +19,7 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import mmap
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ from dealerpolicy.rulebook.plan import content_hash
 
 log = logging.getLogger("dealerpolicy.service")
 GENERATION_FILE = "generation.json"
+COUNTER_FILE = "generation.counter"
 
 
 @dataclass(eq=False)
@@ -90,6 +92,7 @@ class RulesRuntime:
         self._lock = threading.Lock()          # leases and the current reference
         self._reload_lock = threading.Lock()   # one reload or sync at a time in this process
         self._seen: tuple[int, int] | None = None
+        self._counter = GenerationCounter(self.state_dir / COUNTER_FILE) if self.state_dir else None
         self.current = self._initial()
 
     # --- using ---------------------------------------------------------------------
@@ -137,8 +140,8 @@ class RulesRuntime:
         return self._result(True, loaded, previous, started)
 
     def sync(self) -> None:
-        """Adopt a newer generation published by another worker (cheap when nothing changed)."""
-        if self.state_dir is None or self._stamp() == self._seen:
+        """Adopt a newer generation published by another worker (a memory read when nothing changed)."""
+        if self._counter is None or self._counter.latest() <= self.current.generation:
             return
         with self._reload_lock:
             self._sync_locked()
@@ -238,6 +241,32 @@ class RulesRuntime:
                                    "by_pid": os.getpid(), "at": _now()}), encoding="utf-8")
         os.replace(tmp, path)
         self._seen = self._stamp()
+        if self._counter is not None:
+            self._counter.publish(generation)
+
+
+class GenerationCounter:
+    """The newest published generation, in an 8-byte file every worker maps into memory.
+
+    Each request asks whether another worker has published new rules; reading shared memory
+    answers that without a system call (a `stat` of the generation file per request cost more
+    than deciding). The generation file stays the record of what was published.
+    """
+
+    def __init__(self, path: Path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < 8:
+                os.ftruncate(fd, 8)  # zeros: generation 0; two workers doing this at once is harmless
+            self._map = mmap.mmap(fd, 8)
+        finally:
+            os.close(fd)
+
+    def latest(self) -> int:
+        return int.from_bytes(self._map[:8], "little")
+
+    def publish(self, generation: int) -> None:
+        self._map[:8] = max(generation, self.latest()).to_bytes(8, "little")
 
 
 @contextmanager

@@ -51,6 +51,14 @@ def dumps(value: Any) -> str:
         return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
+def dumps_bytes(value: Any) -> bytes:
+    """`dumps` as UTF-8 bytes (what an HTTP body needs), without the decode/encode round trip."""
+    try:
+        return orjson.dumps(value, default=json_default)
+    except _ORJSON_ERRORS:
+        return dumps(value).encode()
+
+
 def canonical(value: Any) -> str:
     """The canonical text hashed by the audit chain (sorted keys, no whitespace)."""
     try:
