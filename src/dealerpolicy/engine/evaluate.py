@@ -359,9 +359,39 @@ def _subject(point: Point, facts: dict) -> Any:
     return facts.get(fact, {}).get(name)
 
 
+class _RandomIds:
+    """128-bit random ids, read from the OS 256 at a time.
+
+    One `getrandom` call per decision measured up to 0.8 ms inside a busy server process on
+    this kind of sandboxed host; one call per 256 decisions costs nothing. The buffer is
+    dropped in a forked child so two processes never hand out the same ids.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._at = 0
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer, self._at = b"", 0
+
+    def next(self) -> str:
+        with self._lock:
+            if self._at >= len(self._buffer):
+                self._buffer, self._at = os.urandom(4096), 0
+            at = self._at
+            self._at = at + 16
+            return self._buffer[at:at + 16].hex()
+
+
+_IDS = _RandomIds()
+
+
 def new_decision_id() -> str:
-    """128 random bits as 32 hex digits (uuid4 spends 3 µs on formatting what is not needed)."""
-    return os.urandom(16).hex()
+    """128 random bits as 32 hex digits."""
+    return _IDS.next()
 
 
 def now_ns() -> int:
