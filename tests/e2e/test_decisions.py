@@ -48,6 +48,10 @@ def test_malformed_body_is_422_naming_the_field(server: Server) -> None:
         r = c.post("/v1/decisions/order", json={"facts": [], "extra": 1})
         bad_json = c.post("/v1/decisions/order", content=b'{"facts": ', headers={"content-type": "application/json"})
         bad_date = c.post("/v1/decisions/order", json={**order(), "as_of": "yesterday"})
+        bad_lang = c.post("/v1/decisions/order", params={"lang": "fr"}, json=order())
+        empty = c.post("/v1/decisions/order")
+    assert bad_lang.status_code == 422 and bad_lang.json()["errors"][0]["field"] == "query.lang"
+    assert empty.status_code == 422 and empty.json()["errors"][0]["code"] == "request.invalid_json"
     assert r.status_code == 422
     assert sorted(e["field"] for e in r.json()["errors"]) == ["body.extra", "body.facts"]
     assert bad_json.status_code == 422

@@ -56,7 +56,12 @@ def decide_batch(point: str, body: BatchRequest, svc: Svc, who: Checker,
 # parses the JSON), without FastAPI's dependency and body machinery (most of a check's HTTP cost).
 # The OpenAPI document still describes the body, the bearer security and the answer.
 _DECISION_REQUEST = TypeAdapter(DecisionRequest)
+_LANG = TypeAdapter(Lang)
 _DECISION_DOCS = {
+    "parameters": [
+        {"name": "point", "in": "path", "required": True, "schema": {"type": "string", "title": "Point"}},
+        {"name": "lang", "in": "query", "required": False,
+         "schema": {"anyOf": [_LANG.json_schema(), {"type": "null"}], "title": "Lang"}}],
     "requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/DecisionRequest"}}}},
     "security": [{"HTTPBearer": []}],
@@ -64,17 +69,27 @@ _DECISION_DOCS = {
 
 
 @router.post("/v1/decisions/{point}", response_model=Decision, tags=["decisions"], openapi_extra=_DECISION_DOCS)
-async def decide(point: str, request: Request, lang: Lang | None = None) -> Response:
+async def decide(request: Request) -> Response:
     """Decide one request; answered only after its record is in the audit log."""
     who = authorize(request, bearer_token(request), ("check",))
+    lang = _parse_lang(request.query_params.get("lang"))
     body = _parse_body(await request.body())
     svc: Service = request.app.state.service
-    done = await svc.decide_async(point, {"facts": body.facts, "as_of": body.as_of, "why_not": body.why_not},
+    done = await svc.decide_async(request.path_params["point"],
+                                  {"facts": body.facts, "as_of": body.as_of, "why_not": body.why_not},
                                   lang or svc.settings.language, f"http:{who.name}")
     if not done.recorded:
         done.decision["recorded"] = False
     return json_response(done.decision, headers={"X-Decision-Recorded": str(done.recorded).lower(),
                                                  "X-Worker-Pid": str(os.getpid())})
+
+
+def _parse_lang(value: str | None) -> str | None:
+    try:
+        return None if value is None else _LANG.validate_python(value)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", "lang", *e["loc"])}
+                                      for e in exc.errors(include_url=False)]) from None
 
 
 def _parse_body(data: bytes) -> DecisionRequest:
