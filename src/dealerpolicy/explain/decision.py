@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from dealerpolicy.engine.evaluate import Evaluation, PolicyResult
 from dealerpolicy.explain.jsonvalues import to_json
 from dealerpolicy.explain.trace import Labeller, derived_story, derived_used, reasons, why_not
-from dealerpolicy.rulebook.policy import Rule
+from dealerpolicy.lang import ir
+from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 
 LEGAL_NOTE = {
     "zh": "规则 {rule} 涉及转售价格（纵向垄断风险），按政策仅立案调查，不自动处罚；请法务复核。",
@@ -32,11 +34,13 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     not_matched: list[dict[str, Any]] = []
     stories: dict[tuple[str, str], dict[str, Any]] = {}  # one story per derived value per decision
     for result in ev.results:
-        lab = _labeller(result, labels, lang)
+        cache = _policy_cache(result.policy)
+        lab = cache.labeller(labels, lang)
+        items: dict[tuple[str, str], list[dict[str, Any]]] = {}  # aggregates' list items, shared
         if result.lenient_note:
             notes.append(f"{result.policy.id}: {result.lenient_note}")
         for rule in result.matched:
-            entry, values = _matched_entry(rule, result, lab, lang, stories)
+            entry, values = _matched_entry(rule, result, cache, lab, lang, stories, items)
             severity = point.severity(rule.outcome)
             matched.append((severity, entry))
             for name, (value, kind) in values.items():
@@ -78,17 +82,46 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     return decision
 
 
-def _labeller(result: PolicyResult, labels: dict, lang: str) -> Labeller:
-    return Labeller(labels, {d.name: d.label for d in result.policy.derived}, lang)
+class _PolicyCache:
+    """What explaining one policy needs on every decision, computed once: its derived values, the
+    derived values each rule reads, and a Labeller (which caches names and texts) per language."""
+
+    def __init__(self, policy: Policy):
+        self.derived = {d.name: d for d in policy.derived}
+        self.derived_labels = {d.name: d.label for d in policy.derived}
+        self.used: dict[ir.Expr, list[Derived]] = {}
+        self.labellers: dict[str, Labeller] = {}  # by language
+
+    def labeller(self, labels: dict, lang: str) -> Labeller:
+        lab = self.labellers.get(lang)
+        if lab is None or lab.labels is not labels:  # other labels (not the schema's): start afresh
+            lab = self.labellers[lang] = Labeller(labels, self.derived_labels, lang)
+        return lab
+
+    def derived_used(self, rule: Rule) -> list[Derived]:
+        used = self.used.get(rule.when)
+        if used is None:
+            used = self.used[rule.when] = [self.derived[n] for n in derived_used(rule.when, self.derived)]
+        return used
 
 
-def _matched_entry(rule: Rule, result: PolicyResult, lab: Labeller, lang: str,
-                   stories: dict[tuple[str, str], dict[str, Any]]):
+_CACHES: dict[int, _PolicyCache] = {}  # by id(policy); an entry is dropped when its policy is freed
+
+
+def _policy_cache(policy: Policy) -> _PolicyCache:
+    cache = _CACHES.get(id(policy))
+    if cache is None:
+        cache = _CACHES[id(policy)] = _PolicyCache(policy)
+        weakref.finalize(policy, _CACHES.pop, id(policy), None)
+    return cache
+
+
+def _matched_entry(rule: Rule, result: PolicyResult, cache: _PolicyCache, lab: Labeller, lang: str,
+                   stories: dict[tuple[str, str], dict[str, Any]], items: dict):
     env = result.env
     values = {name: (e.fn(env), e.type.kind) for name, e in rule.outputs.items()}
     message_env = dict(env)
     message_env.update({name: v for name, (v, _) in values.items()})
-    derived = {d.name: d for d in result.policy.derived}
     entry = {
         "policy": result.policy.id,
         "version": result.policy.version,
@@ -98,8 +131,7 @@ def _matched_entry(rule: Rule, result: PolicyResult, lab: Labeller, lang: str,
         "title": rule.title[lang],
         "message": rule.templates[lang].render(message_env),
         "reasons": reasons(rule.when, env, lab),
-        "derived": [_story(stories, result.policy.key, derived[n], env, lab)
-                    for n in derived_used(rule.when, derived)],
+        "derived": [_story(stories, result.policy.key, d, env, lab, items) for d in cache.derived_used(rule)],
         "outputs": {name: to_json(v, kind) for name, (v, kind) in values.items()},
         "tags": list(rule.tags),
     }
@@ -107,9 +139,9 @@ def _matched_entry(rule: Rule, result: PolicyResult, lab: Labeller, lang: str,
 
 
 def _story(stories: dict[tuple[str, str], dict[str, Any]], policy: str, derived: Any, env: dict,
-           lab: Labeller) -> dict[str, Any]:
+           lab: Labeller, items: dict) -> dict[str, Any]:
     key = (policy, derived.name)
     story = stories.get(key)
     if story is None:
-        story = stories[key] = derived_story(derived, env, lab)
+        story = stories[key] = derived_story(derived, env, lab, items)
     return story

@@ -6,22 +6,30 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from dealerpolicy.lang.values import Unknown, format_decimal, format_percent
+from dealerpolicy.lang.values import CENT, Unknown, format_decimal, format_percent
 
 
 def to_json(value: Any, kind: str) -> Any:
+    cls = value.__class__  # the exact common types first
+    if cls is str or cls is bool:
+        return value
+    if cls is int:
+        return f"{value}.00" if kind == "money" else value
+    if cls is date:
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if kind == "money":
+            cents = value.quantize(CENT)  # str() of a 2-place Decimal is plain text, as f"{value:.2f}"
+            return str(cents) if cents == value else f"{value.normalize():f}"
+        if kind == "percent":
+            return format_percent(value)
+        return format_decimal(value)
     if value is None or isinstance(value, Unknown):
         return None
     if isinstance(value, bool | int | str):
         if kind == "money" and isinstance(value, int) and not isinstance(value, bool):
             return f"{value}.00"
         return value
-    if isinstance(value, Decimal):
-        if kind == "money":
-            return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value.normalize():f}"
-        if kind == "percent":
-            return format_percent(value)
-        return format_decimal(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):

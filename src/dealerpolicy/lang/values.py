@@ -98,7 +98,9 @@ def end_of_quarter(d: date) -> date:
 
 
 def format_money(value: Decimal | int) -> str:
-    return f"¥{Decimal(value):,.2f}"
+    if value.__class__ is int:
+        return f"¥{value:,}.00"
+    return f"¥{value if value.__class__ is Decimal else Decimal(value):,.2f}"
 
 
 def format_percent(value: Decimal) -> str:
@@ -120,6 +122,19 @@ def format_decimal(value: Decimal) -> str:
 
 def format_value(value: object, kind: str) -> str:
     """Human text of a value of the given type kind (used in messages and explanations)."""
+    cls = value.__class__  # fast paths first (the exact common types), the general rules below
+    if kind == "money":
+        if cls is Decimal or cls is int:
+            return format_money(value)  # type: ignore[arg-type]
+    elif kind != "percent":
+        if cls is str:
+            return value  # type: ignore[return-value]
+        if cls is int:
+            return str(value)
+        if cls is date:
+            return value.isoformat()  # type: ignore[attr-defined]
+        if cls is Decimal:
+            return format_decimal(value)  # type: ignore[arg-type]
     if isinstance(value, Unknown):
         return "(missing)"
     if value is None:

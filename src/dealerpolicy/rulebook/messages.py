@@ -25,13 +25,7 @@ class Template:
     parts: tuple[str | ir.Expr, ...]
 
     def render(self, env: dict) -> str:
-        out = []
-        for p in self.parts:
-            if isinstance(p, str):
-                out.append(p)
-            else:
-                out.append(format_value(p.fn(env), p.type.kind))
-        return "".join(out)
+        return "".join([p if isinstance(p, str) else format_value(p.fn(env), p.type.kind) for p in self.parts])
 
 
 def compile_template(text: str, scope: Scope) -> Template:
