@@ -74,8 +74,13 @@ def test_rulebook_text_never_appears_in_generated_source():
 
 @pytest.mark.parametrize("source", [
     "def derive(env):\n    return 'text'\n",
+    'def derive(env):\n    return "text"\n',
     "def derive(env):\n    return open\n",
+    "def derive(env):\n    return __import__\n",
     "def derive(env):\n    return 12345\n",
+    "def derive(env):\n    return 1.5\n",
+    "def derive(env):\n    return 1  # comment\n",
+    "def derive(env):\n    return k1.__globals__\n",
 ])
 def test_the_token_guard_refuses_anything_the_generator_did_not_plan(source):
     with pytest.raises(codegen.Unsupported):
