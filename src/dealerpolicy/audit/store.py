@@ -23,15 +23,22 @@ from dealerpolicy.errors import AuditError, Diagnostic
 from dealerpolicy.storage.engine import audit_error, immediate, is_sqlite, writer_turn
 from dealerpolicy.storage.jsonutil import canonical
 from dealerpolicy.storage.open import open_database
+from dealerpolicy.storage.prepared import Prepared, driver_cursor
 from dealerpolicy.storage.tables import chain_head, decision_rules, decisions
 
 Record = dict[str, Any]
 
-# Built once: constructing these expressions on every append was a third of its Python cost.
-_HEAD = select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
-_MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1)
-_INSERT_DECISIONS = insert(decisions)
-_INSERT_RULES = insert(decision_rules)
+
+
+class _AppendSql:
+    """The append's statements in this database's SQL, compiled once (see storage/prepared.py)."""
+
+    def __init__(self, dialect: Any):
+        self.head = Prepared(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+                             .with_for_update(), dialect)
+        self.insert = Prepared(insert(decisions), dialect, [c.name for c in decisions.columns])
+        self.insert_rules = Prepared(insert(decision_rules), dialect, [c.name for c in decision_rules.columns])
+        self.move_head = Prepared(update(chain_head).where(chain_head.c.id == 1), dialect, ["seq", "hash"])
 
 
 class AuditStore:
@@ -40,6 +47,7 @@ class AuditStore:
     def __init__(self, url: str | Engine | None = None, masked_fields: Sequence[str] = ()):
         self.engine = open_database(url)
         self.masked_fields = list(masked_fields)
+        self._append_sql: _AppendSql | None = None
 
     # --- writing -------------------------------------------------------------------
 
@@ -52,16 +60,31 @@ class AuditStore:
         prepared = [self._prepare(r) for r in records]
         if not prepared:
             return []
+        sql = self._sql()
         with self._writing("append to the decision log") as conn:
-            seq, prev = conn.execute(_HEAD).one()
-            sealed = []
-            for rec in prepared:
-                seq += 1
-                sealed.append(chain.seal(rec, seq, prev))
-                prev = sealed[-1]["hash"]
-            self._insert(conn, sealed)
-            conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+            cur = driver_cursor(conn)
+            try:
+                cur.execute(sql.head.sql, sql.head.params({}))
+                seq, prev = cur.fetchone()
+                sealed = []
+                for rec in prepared:
+                    seq += 1
+                    sealed.append(chain.seal(rec, seq, prev))
+                    prev = sealed[-1]["hash"]
+                cur.executemany(sql.insert.sql, [sql.insert.params({**column_values(r), "record": canonical(r)})
+                                                 for r in sealed])
+                rules = [sql.insert_rules.params(row) for r in sealed for row in rule_rows(r)]
+                if rules:
+                    cur.executemany(sql.insert_rules.sql, rules)
+                cur.execute(sql.move_head.sql, sql.move_head.params({"seq": seq, "hash": prev}))
+            finally:
+                cur.close()
         return sealed
+
+    def _sql(self) -> _AppendSql:
+        if self._append_sql is None:
+            self._append_sql = _AppendSql(self.engine.dialect)
+        return self._append_sql
 
     def store_rulebook(self, rules_version: str, files: Mapping[str, str]) -> bool:
         """Keep the rule files of a version (idempotent); True if stored by this call."""
@@ -76,13 +99,6 @@ class AuditStore:
                 prepared["masked"] = masked
         return prepared
 
-    @staticmethod
-    def _insert(conn: Connection, sealed: list[Record]) -> None:
-        conn.execute(_INSERT_DECISIONS, [{**column_values(r), "record": canonical(r)} for r in sealed])
-        rules = [row for r in sealed for row in rule_rows(r)]
-        if rules:
-            conn.execute(_INSERT_RULES, rules)
-
     @contextmanager
     def _writing(self, what: str) -> Iterator[Connection]:
         try:
@@ -96,6 +112,15 @@ class AuditStore:
                                         hint="each decision_id is recorded once")) from exc
         except SQLAlchemyError as exc:
             raise audit_error(f"cannot {what}: {_reason(exc)}", self.engine.url) from exc
+        except self._driver.IntegrityError as exc:  # from statements run on the driver's cursor
+            raise AuditError(Diagnostic("audit.duplicate", f"cannot {what}: {_reason(exc)}",
+                                        hint="each decision_id is recorded once")) from exc
+        except self._driver.Error as exc:
+            raise audit_error(f"cannot {what}: {_reason(exc)}", self.engine.url) from exc
+
+    @property
+    def _driver(self) -> Any:
+        return self.engine.dialect.dbapi
 
     # --- reading -------------------------------------------------------------------
 
@@ -182,5 +207,5 @@ _ROW_COLUMNS = ("seq", "decision_id", "time", "point", "subject", "dealer_id", "
                 "rules_version", "requested_by", "prev_hash", "hash")
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def _reason(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
