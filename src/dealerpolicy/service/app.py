@@ -23,6 +23,7 @@ from dealerpolicy.config import Settings
 from dealerpolicy.service import problems
 from dealerpolicy.service.auth import TokenTable
 from dealerpolicy.service.core import Service
+from dealerpolicy.service.fastpath import DecisionFastPath
 from dealerpolicy.service.limits import BodyLimit, CountAnswers
 from dealerpolicy.service.reload import RulesWatcher
 from dealerpolicy.service.routes import router
@@ -65,6 +66,7 @@ def create_app(settings: Settings, state_dir: str | Path | None = None) -> FastA
     app.state.tokens = TokenTable(settings.server.tokens)
     problems.install(app)
     app.include_router(router)
+    app.add_middleware(DecisionFastPath)  # innermost: the body limit and the answer count still apply
     app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(CountAnswers)
     return app

@@ -74,22 +74,29 @@ def _validation_diagnostics(exc: RequestValidationError) -> list[Diagnostic]:
     return out
 
 
+HANDLED = (DealerPolicyError, RequestValidationError, StarletteHTTPException)
+
+
+def error_response(exc: Exception) -> Response:
+    """The problem answer for one of the HANDLED errors."""
+    if isinstance(exc, DealerPolicyError):
+        return problem_response(status_of(exc), exc.diagnostics)
+    if isinstance(exc, RequestValidationError):
+        return problem_response(422, _validation_diagnostics(exc))
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None) or f"http.{exc.status_code}"
+    return problem_response(exc.status_code, [Diagnostic(code, str(exc.detail))],
+                            headers=getattr(exc, "headers", None))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem object."""
 
-    @app.exception_handler(DealerPolicyError)
-    async def _dealerpolicy(request: Request, exc: DealerPolicyError) -> Response:
-        return problem_response(status_of(exc), exc.diagnostics)
+    async def handler(request: Request, exc: Exception) -> Response:
+        return error_response(exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return problem_response(422, _validation_diagnostics(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = getattr(exc, "code", None) or f"http.{exc.status_code}"
-        return problem_response(exc.status_code, [Diagnostic(code, str(exc.detail))],
-                                headers=getattr(exc, "headers", None))
+    for kind in HANDLED:
+        app.add_exception_handler(kind, handler)
 
 
 class HTTPProblem(StarletteHTTPException):

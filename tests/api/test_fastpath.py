@@ -1,0 +1,58 @@
+"""The decision route's fast path: same answers as the routed app, counted and limited like every route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dealerpolicy.config import Settings
+from dealerpolicy.service.app import create_app
+
+RULES = Path(__file__).resolve().parents[1] / "e2e" / "rules"
+AUTH = {"Authorization": "Bearer check-token-0000000001"}
+ORDER = {"facts": {"order": {"id": "SO-1", "date": "2026-03-01", "amount": "50000", "payment": "credit"},
+                   "dealer": {"id": "D1", "status": "active", "credit_limit": "100000", "receivables": "0"}}}
+
+
+@pytest.fixture
+def client(tmp_path):
+    settings = Settings.model_validate({
+        "rules_dir": str(RULES), "database_url": f"sqlite:///{tmp_path}/a.db",
+        "server": {"max_body_bytes": 2000,
+                   "tokens": [{"name": "c", "token": "check-token-0000000001", "roles": ["check", "audit"]}]}})
+    with TestClient(create_app(settings, tmp_path)) as c:
+        yield c
+
+
+def test_decisions_are_answered_recorded_and_counted_under_the_route_template(client):
+    r = client.post("/v1/decisions/order", json=ORDER, headers=AUTH)
+    assert r.status_code == 200 and r.headers["x-decision-recorded"] == "true"
+    assert client.get(f"/v1/decisions/{r.json()['decision_id']}", headers=AUTH).status_code == 200
+    metrics = client.get("/metrics").text
+    assert 'dealerpolicy_http_requests_total{method="POST",route="/v1/decisions/{point}",status="200"} 1' in metrics
+
+
+def test_errors_are_the_same_problem_objects(client):
+    assert client.post("/v1/decisions/order", json=ORDER).json()["errors"][0]["code"] == "auth.missing_token"
+    unknown = client.post("/v1/decisions/ordr", json=ORDER, headers=AUTH)
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["code"] == "request.unknown_point"
+    bad = client.post("/v1/decisions/order", json={"facts": {"order": {"amount": "x"}}}, headers=AUTH)
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_other_methods_and_the_batch_route_still_go_through_the_app(client):
+    assert client.put("/v1/decisions/order", json=ORDER, headers=AUTH).status_code == 405
+    batch = client.post("/v1/decisions/order:batch", json={"requests": [ORDER, ORDER]}, headers=AUTH)
+    assert batch.status_code == 200 and batch.json()["decided"] == 2
+
+
+def test_a_streamed_body_over_the_limit_is_413(client):
+    def chunks():
+        yield b'{"facts": {"order": {"note": "'
+        yield b"x" * 3000
+        yield b'"}}}'
+
+    r = client.post("/v1/decisions/order", content=chunks(), headers={**AUTH, "content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["errors"][0]["code"] == "request.too_large"
