@@ -66,13 +66,22 @@ class Writer:
         self.indent = 1
         self.items: list[tuple[int, str, str, str]] = []  # open aggregates: (depth, item, index, list path)
         self.hoisted: dict[int, str] = {}  # id(node) → var computed once before an aggregate's loop
+        self.known: set[str] = set()  # names whose value is never unknown (constants, booleans of tests)
 
     def const(self, value: Any) -> str:
         key = id(value)
         if key not in self._const_ids:
             self._const_ids[key] = len(self.constants)
             self.constants.append(value)
-        return f"k{self._const_ids[key]}"
+        name = f"k{self._const_ids[key]}"
+        if value.__class__ is not Unknown:
+            self.known.add(name)
+        return name
+
+    def unknown_test(self, *names: str) -> str:
+        """`a.__class__ is U or …` over the names that may hold an unknown value ("False" if none can)."""
+        tests = [f"{n}.__class__ is U" for n in names if n not in self.known]
+        return " or ".join(tests) if tests else "False"
 
     def var(self, prefix: str = "v") -> str:
         self._n += 1
@@ -133,7 +142,7 @@ class Writer:
             raise Unsupported("param index without key")
         k = self.expr(e.key)
         v = self.var()
-        self.emit(f"if {k}.__class__ is U: {v} = {k}")
+        self.emit(f"if {self.unknown_test(k)}: {v} = {k}")
         self.emit("else:")
         self.emit(f"    {v} = {self.const(e.mapping)}.get({k}, {self.const(_NO_VALUE)})")
         self.emit(f"    if {v} is {self.const(_NO_VALUE)}: {v} = no_value({k})")
@@ -142,7 +151,7 @@ class Writer:
     def _Neg(self, e: ir.Neg) -> str:
         x = self.expr(e.operand)  # type: ignore[arg-type]
         v = self.var()
-        self.emit(f"{v} = {x} if {x}.__class__ is U else -{x}")
+        self.emit(f"{v} = {x} if {self.unknown_test(x)} else -{x}")
         return v
 
     def _Not(self, e: ir.Not) -> str:
@@ -156,17 +165,19 @@ class Writer:
         a = self.expr(e.left)  # type: ignore[arg-type]
         v = self.var()
         if isinstance(e.right, ir.Const) and e.right.type.kind != "any":
-            self.emit(f"{v} = {a} if {a}.__class__ is U else ({a} {op} {self.const(e.right.value)})")
-            return v
-        b = self.expr(e.right)  # type: ignore[arg-type]
-        self.emit(f"if {a}.__class__ is U or {b}.__class__ is U: {v} = merge({a}, {b})")
+            b = self.const(e.right.value)
+        else:
+            b = self.expr(e.right)  # type: ignore[arg-type]
+        self.emit(f"if {self.unknown_test(a, b)}: {v} = merge({a}, {b})")
         self.emit(f"else: {v} = {a} {op} {b}")
+        if a in self.known and b in self.known:
+            self.known.add(v)
         return v
 
     def _Arith(self, e: ir.Arith) -> str:
         a, b = self.expr(e.left), self.expr(e.right)  # type: ignore[arg-type]
         v = self.var()
-        self.emit(f"if {a}.__class__ is U or {b}.__class__ is U: {v} = merge({a}, {b})")
+        self.emit(f"if {self.unknown_test(a, b)}: {v} = merge({a}, {b})")
         if e.op in ("+", "-"):
             self.emit(f"else: {v} = {a} {e.op} {b}")
         elif e.op == "*":
@@ -204,7 +215,7 @@ class Writer:
         negated = e.negated
         if all(isinstance(o, ir.Const) for o in e.options):
             options = frozenset(o.value for o in e.options)  # type: ignore[attr-defined]
-            self.emit(f"{v} = {x} if {x}.__class__ is U else (({x} in {self.const(options)}) != {negated})")
+            self.emit(f"{v} = {x} if {self.unknown_test(x)} else (({x} in {self.const(options)}) != {negated})")
             return v
         self.emit(f"if {x}.__class__ is U: {v} = {x}")
         self.emit("else:")
@@ -221,8 +232,7 @@ class Writer:
     def _Between(self, e: ir.Between) -> str:
         x, lo, hi = self.expr(e.value), self.expr(e.low), self.expr(e.high)  # type: ignore[arg-type]
         v = self.var()
-        self.emit(f"if {x}.__class__ is U or {lo}.__class__ is U or {hi}.__class__ is U: "
-                  f"{v} = merge({x}, {lo}, {hi})")
+        self.emit(f"if {self.unknown_test(x, lo, hi)}: {v} = merge({x}, {lo}, {hi})")
         self.emit(f"else: {v} = {lo} <= {x} <= {hi}")
         return v
 
@@ -233,6 +243,7 @@ class Writer:
             x = self.expr(e.args[0])
             v = self.var()
             self.emit(f"{v} = {x}.__class__ is U")
+            self.known.add(v)
             return v
         if e.name == "coalesce":
             return self._coalesce(e)
@@ -240,7 +251,7 @@ class Writer:
         args = [self.expr(a) for a in e.args]
         v = self.var()
         if args:
-            self.emit(f"if {' or '.join(f'{a}.__class__ is U' for a in args)}: {v} = merge({', '.join(args)})")
+            self.emit(f"if {self.unknown_test(*args)}: {v} = merge({', '.join(args)})")
             self.emit("else:")
         else:
             self.emit("if True:")
@@ -271,11 +282,15 @@ class Writer:
         for arg in e.args:
             x = self.expr(arg)
             seen.append(x)
+            if x in self.known:  # a value that is never unknown ends the search
+                self.emit(f"{v} = {x}")
+                break
             self.emit(f"if {x}.__class__ is not U: {v} = {x}")
             self.emit("else:")
             self.indent += 1
             opened += 1
-        self.emit(f"{v} = merge({', '.join(seen)})")
+        else:
+            self.emit(f"{v} = merge({', '.join(seen)})")
         self.indent -= opened
         return v
 
@@ -399,8 +414,9 @@ class Writer:
 
 
 def _item_free_roots(e: ir.Expr) -> Iterable[ir.Expr]:
-    """The largest sub-trees worth computing once per request (the closures cache the same ones)."""
-    if isinstance(e, WORTH_CACHING) and not reads_items(e):
+    """The largest sub-trees worth computing once per request (the closures cache the same ones),
+    and the plain reads of request values (`order.date` inside a filter), read once, not per item."""
+    if (isinstance(e, WORTH_CACHING) or (isinstance(e, ir.Ref) and e.kind != "item")) and not reads_items(e):
         yield e
         return
     for child in e.children():

@@ -66,8 +66,14 @@ def add_months(d: date, months: int) -> date:
     total = d.year * 12 + (d.month - 1) + months
     year, month = divmod(total, 12)
     month += 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(d.day, last))
+    day = d.day
+    if day > 28:  # only then can the month be too short (calendar.monthrange is slow on the hot path)
+        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month]
+        day = min(day, last)
+    return date(year, month, day)
+
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def months_between(a: date, b: date) -> int:
