@@ -8,11 +8,13 @@ other workers' snapshots.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import threading
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 Labels = tuple[tuple[str, str], ...]
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -37,6 +39,7 @@ class Metrics:
     def __init__(self, state_dir: Path | None = None):
         self._values: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
         self._lock = threading.Lock()
+        self._plans: dict[tuple[Any, ...], tuple[list[Labels], str, str, str]] = {}
         self._file = state_dir / f"metrics-{os.getpid()}.json" if state_dir else None
         self._state_dir = state_dir
 
@@ -49,13 +52,18 @@ class Metrics:
                 **labels: str) -> None:
         """Add one observation to a histogram."""
         key = tuple(sorted(labels.items()))
+        plan = self._plans.get((name, key, buckets))
+        if plan is None:  # the bucket series this histogram and these labels write (built once)
+            plan = self._plans[(name, key, buckets)] = (
+                [(*key, ("le", _num(b))) for b in buckets] + [(*key, ("le", "+Inf"))],
+                f"{name}_bucket", f"{name}_sum", f"{name}_count")
+        bucket_keys, bucket_name, sum_name, count_name = plan
         with self._lock:
-            for bound in buckets:
-                if value <= bound:
-                    self._values[f"{name}_bucket"][(*key, ("le", _num(bound)))] += 1
-            self._values[f"{name}_bucket"][(*key, ("le", "+Inf"))] += 1
-            self._values[f"{name}_sum"][key] += value
-            self._values[f"{name}_count"][key] += 1
+            series = self._values[bucket_name]
+            for bucket_key in bucket_keys[bisect.bisect_left(buckets, value):]:  # cumulative: every le ≥ value
+                series[bucket_key] += 1
+            self._values[sum_name][key] += value
+            self._values[count_name][key] += 1
 
     def snapshot(self) -> dict[str, list[tuple[Labels, float]]]:
         with self._lock:
