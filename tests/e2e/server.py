@@ -93,3 +93,11 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+
+def logged_decisions(client: Any) -> list[dict[str, Any]]:
+    """Every decision in the audit log, page by page (a page holds at most 1,000)."""
+    out: list[dict[str, Any]] = []
+    while page := client.get("/v1/decisions", params={"limit": 1000, "offset": len(out)}).json()["decisions"]:
+        out += page
+    return out

@@ -8,11 +8,12 @@ History lives in its own tables: offences, invoices, reviews, status changes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -21,6 +22,7 @@ from dealerpolicy.registry import dump, imports
 from dealerpolicy.storage.engine import audit_error, immediate, is_sqlite
 from dealerpolicy.storage.jsonutil import to_jsonable
 from dealerpolicy.storage.open import open_database
+from dealerpolicy.storage.prepared import Prepared, driver_cursor
 from dealerpolicy.storage.tables import dealers, invoices, offences, reviews, status_changes
 
 Data = dict[str, Any]
@@ -36,6 +38,7 @@ class RegistryStore:
 
     def __init__(self, engine_or_url: str | Engine | None = None):
         self.engine = open_database(engine_or_url)
+        self._reads: _ReadSql | None = None
 
     # --- master data ---------------------------------------------------------------
 
@@ -53,16 +56,35 @@ class RegistryStore:
         return len(rows)
 
     def get_dealer(self, dealer_id: str) -> Data | None:
-        """Master data merged with `offences`, `invoices`, `reviews`, `status_history`; or None."""
+        """Master data merged with `offences`, `invoices`, `reviews`, `status_history`; or None.
+
+        Read on every decision that names a registry dealer: the five queries run on the
+        driver's cursor, compiled once (storage/prepared.py), in one read transaction.
+        """
+        sql = self._read_sql()
         with self.transaction(write=False) as conn:
-            data = conn.execute(select(dealers.c.data)
-                                .where(dealers.c.dealer_id == dealer_id)).scalar()
-            if data is None:
-                return None
-            merged = {"dealer_id": dealer_id, **data}
-            for key, items in self._history(conn, dealer_id).items():  # history adds to what was imported
-                merged[key] = list(data.get(key) or []) + items
-            return merged
+            cur = driver_cursor(conn)
+            try:
+                cur.execute(sql.dealer.sql, sql.dealer.params({"dealer_id": dealer_id}))
+                row = cur.fetchone()
+                if row is None:
+                    return None
+                data = _json(row[0])
+                merged = {"dealer_id": dealer_id, **data}
+                for key, prepared, shape in sql.history:  # history adds to what was imported
+                    cur.execute(prepared.sql, prepared.params({"dealer_id": dealer_id}))
+                    names = [d[0] for d in cur.description]
+                    merged[key] = list(data.get(key) or []) + [shape(_row(names, r)) for r in cur.fetchall()]
+                return merged
+            except self.engine.dialect.dbapi.Error as exc:
+                raise audit_error(f"cannot use the dealer registry: {_reason(exc)}", self.engine.url) from exc
+            finally:
+                cur.close()
+
+    def _read_sql(self) -> _ReadSql:
+        if self._reads is None:
+            self._reads = _ReadSql(self.engine.dialect)
+        return self._reads
 
     def iter_dealers(self, batch: int = 500) -> Iterator[Data]:
         """Master data of every dealer (`dealer_id` first), by id, streamed."""
@@ -180,21 +202,39 @@ class RegistryStore:
         return stmt.on_conflict_do_update(index_elements=keys,
                                           set_={c: stmt.excluded[c] for c in updates})
 
-    @staticmethod
-    def _history(conn: Connection, dealer_id: str) -> Data:
-        def rows(table: Table, *order: Any) -> list[Mapping[str, Any]]:
-            return [r._mapping for r in conn.execute(
-                select(table).where(table.c.dealer_id == dealer_id).order_by(*order))]
 
-        return {
-            "offences": [_offence(r) for r in rows(offences, offences.c.offence_date, offences.c.id)],
-            "invoices": [{"invoice_id": r["invoice_id"], **r["data"]}
-                         for r in rows(invoices, invoices.c.invoice_id)],
-            "reviews": [{"fiscal_year": r["fiscal_year"], **r["data"]}
-                        for r in rows(reviews, reviews.c.fiscal_year)],
-            "status_history": [{k: r[k] for k in ("old", "new", "reason", "decision_id", "time")}
-                               for r in rows(status_changes, status_changes.c.id)],
-        }
+
+class _ReadSql:
+    """A dealer's master data and its four history tables, as this database's SQL."""
+
+    def __init__(self, dialect: Any):
+        def rows(table: Table, *order: Any) -> Prepared:
+            return Prepared(select(table).where(table.c.dealer_id == bindparam("dealer_id")).order_by(*order),
+                            dialect)
+
+        self.dealer = Prepared(select(dealers.c.data).where(dealers.c.dealer_id == bindparam("dealer_id")), dialect)
+        self.history: list[tuple[str, Prepared, Callable[[Data], Data]]] = [
+            ("offences", rows(offences, offences.c.offence_date, offences.c.id), _offence),
+            ("invoices", rows(invoices, invoices.c.invoice_id), lambda r: {"invoice_id": r["invoice_id"], **r["data"]}),
+            ("reviews", rows(reviews, reviews.c.fiscal_year), lambda r: {"fiscal_year": r["fiscal_year"], **r["data"]}),
+            ("status_history", rows(status_changes, status_changes.c.id),
+             lambda r: {k: r[k] for k in ("old", "new", "reason", "decision_id", "time")}),
+        ]
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as the driver returns it: text (SQLite) or already decoded (psycopg)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _row(names: list[str], values: Iterable[Any]) -> Data:
+    """A history row with its JSON and boolean columns as Python values (as SQLAlchemy would give)."""
+    row = dict(zip(names, values, strict=True))
+    if "data" in row:
+        row["data"] = _json(row["data"])
+    if "confirmed" in row and row["confirmed"] is not None:
+        row["confirmed"] = bool(row["confirmed"])
+    return row
 
 
 def _offence(row: Mapping[str, Any]) -> Data:
@@ -206,5 +246,5 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def _reason(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
