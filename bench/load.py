@@ -54,12 +54,13 @@ def request_bytes(port: int, payload: bytes) -> bytes:
     return head.encode() + payload
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status, and whether the server closes the connection after this answer."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     m = re.search(rb"(?i)content-length: *(\d+)", head)
     await reader.readexactly(int(m.group(1)) if m else 0)
-    return status
+    return status, re.search(rb"(?i)\r\nconnection: *close", head) is not None
 
 
 async def _connection(port: int, jobs: list[int], registry: bool, out: list[tuple[float, int]]) -> None:
@@ -69,8 +70,11 @@ async def _connection(port: int, jobs: list[int], registry: bool, out: list[tupl
             started = time.perf_counter()
             writer.write(request_bytes(port, body(i, registry)))
             await writer.drain()
-            status = await _read_response(reader)
+            status, closing = await _read_response(reader)
             out.append((time.perf_counter() - started, status))
+            if closing:  # as HTTP clients do: open a new connection for the next request
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
     finally:
         writer.close()
 

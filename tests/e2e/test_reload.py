@@ -41,7 +41,10 @@ class Hammer:
     def _run(self) -> None:
         # amount 15000 < small (20000) → CR-6 warns; once small is 10000 it does not match
         body = order(amount="15000", payment="prepaid")
-        with httpx.Client(base_url=self.server.url, headers=headers("check"), timeout=30) as c:
+        # A new connection per request: a worker's event loop may accept several connections
+        # opened at the same moment, so keep-alive connections could all end up on one worker.
+        with httpx.Client(base_url=self.server.url, headers=headers("check"), timeout=30,
+                          limits=httpx.Limits(max_keepalive_connections=0)) as c:
             while not self.stop.is_set():
                 started = time.monotonic()
                 r = c.post("/v1/decisions/order", json=body)

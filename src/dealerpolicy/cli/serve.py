@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -35,6 +36,7 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
 
     from dealerpolicy.api import load_rulebook
     from dealerpolicy.config import load_settings
+    from dealerpolicy.service import workers as workers_mod
     from dealerpolicy.service.app import environment
 
     try:
@@ -51,9 +53,17 @@ def serve(config_path: str | None, host: str | None, port: int | None, workers: 
         click.echo("warning: no server.tokens in the config: every /v1 request will get 401", err=True)
     state_dir = tempfile.mkdtemp(prefix="dealerpolicy-serve-")
     os.environ.update(environment(settings, state_dir))
+    options = {"access_log": access_log, "log_level": "info", "timeout_graceful_shutdown": 10}
     try:
-        uvicorn.run("dealerpolicy.service.app:app_from_env", factory=True, host=server.host,
-                    port=server.port, workers=server.workers, access_log=access_log,
-                    log_level="info", timeout_graceful_shutdown=10)
+        if server.workers > 1 and workers_mod.reuse_port_supported():
+            logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+            try:
+                workers_mod.run(server.host, server.port, server.workers, options)
+            except OSError as exc:
+                click.echo(f"error: cannot listen on {server.host}:{server.port}: {exc}", err=True)
+                sys.exit(1)
+        else:
+            uvicorn.run(workers_mod.APP, factory=True, host=server.host, port=server.port,
+                        workers=server.workers, **options)
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)

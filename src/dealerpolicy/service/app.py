@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from dealerpolicy.config import Settings
 from dealerpolicy.service import problems
 from dealerpolicy.service.auth import TokenTable
+from dealerpolicy.service.balance import ConnectionBalance
 from dealerpolicy.service.core import Service
 from dealerpolicy.service.fastpath import DecisionFastPath
 from dealerpolicy.service.limits import BodyLimit, CountAnswers
@@ -64,6 +65,7 @@ def create_app(settings: Settings, state_dir: str | Path | None = None) -> FastA
                   description="Dealer policy decisions, explained and audited. "
                               "Send `Authorization: Bearer <token>`; roles: check, audit, admin.")
     app.state.tokens = TokenTable(settings.server.tokens)
+    app.state.balance = ConnectionBalance.from_env(state)
     problems.install(app)
     app.include_router(router)
     app.add_middleware(DecisionFastPath)  # innermost: the body limit and the answer count still apply

@@ -46,15 +46,19 @@ class TokenTable:
 
 def bearer_token(request: Request) -> str:
     """The token of an `Authorization: Bearer <token>` header ("" when there is none)."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return token_of(request.headers.get("authorization", ""))
+
+
+def token_of(authorization: str) -> str:
+    scheme, _, credentials = authorization.partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-def authorize(request: Request, token: str, roles: tuple[str, ...]) -> Principal:
+def authorize(tokens: TokenTable, token: str, roles: tuple[str, ...]) -> Principal:
     """The principal of `token` if it holds one of `roles` (any role when empty); else 401/403."""
     if not token:
         raise HTTPProblem(401, "auth.missing_token", "send Authorization: Bearer <token>", CHALLENGE)
-    principal = request.app.state.tokens.find(token)
+    principal = tokens.find(token)
     if principal is None:
         raise HTTPProblem(401, "auth.bad_token", "the bearer token is not known", CHALLENGE)
     if roles and not principal.roles & set(roles):
@@ -69,6 +73,6 @@ def require(*roles: str) -> Callable[..., Any]:
 
     async def dependency(request: Request,
                          creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-        return authorize(request, creds.credentials.strip() if creds else "", roles)
+        return authorize(request.app.state.tokens, creds.credentials.strip() if creds else "", roles)
 
     return dependency

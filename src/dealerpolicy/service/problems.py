@@ -30,11 +30,15 @@ STATUS_BY_CODE = {"request.unknown_point": 404, "fact.unknown_dealer": 404,
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
                   media_type: str = "application/json") -> Response:
     """A JSON response that keeps Chinese text readable (no \\u escapes)."""
+    return Response(json_bytes(body), status, headers, media_type)
+
+
+def json_bytes(body: Any) -> bytes:
+    """Compact UTF-8 JSON; Decimal and dates as text."""
     try:
-        data = dumps_bytes(body)
+        return dumps_bytes(body)
     except TypeError:  # an object the storage encoder does not know: its text
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
-    return Response(data, status, headers, media_type)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
 def status_of(exc: DealerPolicyError) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -71,17 +72,32 @@ _DECISION_DOCS = {
 @router.post("/v1/decisions/{point}", response_model=Decision, tags=["decisions"], openapi_extra=_DECISION_DOCS)
 async def decide(request: Request) -> Response:
     """Decide one request; answered only after its record is in the audit log."""
-    who = authorize(request, bearer_token(request), ("check",))
-    lang = _parse_lang(request.query_params.get("lang"))
-    body = _parse_body(await request.body())
-    svc: Service = request.app.state.service
-    done = await svc.decide_async(request.path_params["point"],
-                                  {"facts": body.facts, "as_of": body.as_of, "why_not": body.why_not},
-                                  lang or svc.settings.language, f"http:{who.name}")
+    decision, recorded = await decide_checked(request.app.state, request.path_params["point"],
+                                              bearer_token(request), request.query_params.get("lang"),
+                                              request.body)
+    return json_response(decision, headers=decision_headers(recorded))
+
+
+async def decide_checked(state: Any, point: str, token: str, lang: str | None,
+                         read_body: Callable[[], Awaitable[bytes]]) -> tuple[dict[str, Any], bool]:
+    """Check the token, then the lang, then read and validate the body; decide and record.
+
+    Shared by the route and the fast path (`service/fastpath.py`); raises the errors the
+    problem handlers render (401/403, 422, 404, 503).
+    """
+    who = authorize(state.tokens, token, ("check",))
+    chosen = _parse_lang(lang)
+    body = _parse_body(await read_body())
+    svc: Service = state.service
+    done = await svc.decide_async(point, {"facts": body.facts, "as_of": body.as_of, "why_not": body.why_not},
+                                  chosen or svc.settings.language, f"http:{who.name}")
     if not done.recorded:
         done.decision["recorded"] = False
-    return json_response(done.decision, headers={"X-Decision-Recorded": str(done.recorded).lower(),
-                                                 "X-Worker-Pid": str(os.getpid())})
+    return done.decision, done.recorded
+
+
+def decision_headers(recorded: bool) -> dict[str, str]:
+    return {"X-Decision-Recorded": "true" if recorded else "false", "X-Worker-Pid": str(os.getpid())}
 
 
 def _parse_lang(value: str | None) -> str | None:
