@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.codegen import fast_function
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.policy import Policy
 
@@ -96,7 +95,7 @@ class _Compiler:
         """Compute the atom in Python; durable tests the resulting boolean key."""
         self.hoists += 1
         key = f"{self.prefix}h{self.hoists}"
-        fn = fast_function(e, f"{self.policy.key} {key}")
+        fn = e.fn  # the reference closure: the generated encoder (engine/encoder.py) inlines its own code
         if positive:
             def getter(env, _f=fn):
                 return _f(env)

@@ -42,7 +42,7 @@ def generate_encoder(keys: list[KeySpec], overflow: Callable[[str, Any], Any], l
 
 
 def _emit_encoding(w: Writer, spec: KeySpec, key: str, x: str, overflow: Callable[[str, Any], Any]) -> None:
-    kind = "boolean" if spec.negate or spec.expr is None else spec.kind
+    kind = "boolean" if spec.negate else spec.kind
     if kind == "boolean":
         w.emit(f"elif {x}.__class__ is bool: flat[{key}] = {x}")
     elif kind == "date":

@@ -247,7 +247,7 @@ class Writer:
             return v
         if e.name == "coalesce":
             return self._coalesce(e)
-        impl = getattr(e.fn, "impl", None) or _builtin_impl(e.name)
+        impl = _builtin_impl(e.name)
         args = [self.expr(a) for a in e.args]
         v = self.var()
         if args:
