@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -28,6 +28,12 @@ from dealerpolicy.storage.tables import chain_head, decision_rules, decisions
 
 Record = dict[str, Any]
 
+
+
+def _pipeline(conn: Connection) -> Any:
+    """psycopg's pipeline mode (statements sent without waiting for each answer), if the driver has it."""
+    pipeline = getattr(conn.connection.driver_connection, "pipeline", None)
+    return pipeline() if pipeline is not None else nullcontext()
 
 
 class _AppendSql:
@@ -71,12 +77,13 @@ class AuditStore:
                     seq += 1
                     sealed.append(chain.seal(rec, seq, prev))
                     prev = sealed[-1]["hash"]
-                cur.executemany(sql.insert.sql, [sql.insert.params({**column_values(r), "record": canonical(r)})
-                                                 for r in sealed])
+                rows = [sql.insert.params({**column_values(r), "record": canonical(r)}) for r in sealed]
                 rules = [sql.insert_rules.params(row) for r in sealed for row in rule_rows(r)]
-                if rules:
-                    cur.executemany(sql.insert_rules.sql, rules)
-                cur.execute(sql.move_head.sql, sql.move_head.params({"seq": seq, "hash": prev}))
+                with _pipeline(conn):  # PostgreSQL: the writes go in one round trip
+                    cur.executemany(sql.insert.sql, rows)
+                    if rules:
+                        cur.executemany(sql.insert_rules.sql, rules)
+                    cur.execute(sql.move_head.sql, sql.move_head.params({"seq": seq, "hash": prev}))
             finally:
                 cur.close()
         return sealed
