@@ -19,8 +19,9 @@ from dealerpolicy.config import Settings
 from dealerpolicy.errors import AuditError, DealerPolicyError, Diagnostic, FactsError
 from dealerpolicy.service import explain
 from dealerpolicy.service.metrics import BATCH_BUCKETS, Metrics
+from dealerpolicy.service.models import ReloadAnswer
 from dealerpolicy.service.problems import error_problem, status_of
-from dealerpolicy.service.reload import Loaded, ReloadResult, RulesRuntime
+from dealerpolicy.service.reload import Loaded, RulesRuntime
 from dealerpolicy.service.stores import Stores
 from dealerpolicy.service.writer import GroupWriter
 
@@ -220,7 +221,7 @@ class Service:
                     "points": sorted(book.schema.points), "today": today.isoformat(),
                     "in_force_today": in_force, "policies": policies}
 
-    def reload(self) -> ReloadResult:
+    def reload(self) -> ReloadAnswer:
         return self.rules.reload()
 
     def get_dealer(self, dealer_id: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from dealerpolicy.api import Decider
 from dealerpolicy.errors import DealerPolicyError, RulesError
 from dealerpolicy.rulebook.load import policy_files
 from dealerpolicy.rulebook.plan import content_hash
+from dealerpolicy.service.models import ReloadAnswer
 
 log = logging.getLogger("dealerpolicy.service")
 GENERATION_FILE = "generation.json"
@@ -53,21 +54,6 @@ class Loaded:
     @property
     def version(self) -> str:
         return self.decider.rulebook.version
-
-
-@dataclass(frozen=True)
-class ReloadResult:
-    changed: bool
-    rules_version: str
-    previous_version: str
-    generation: int
-    worker_pid: int
-    elapsed_ms: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {"changed": self.changed, "rules_version": self.rules_version,
-                "previous_version": self.previous_version, "generation": self.generation,
-                "worker_pid": self.worker_pid, "elapsed_ms": round(self.elapsed_ms, 1)}
 
 
 def folder_version(rules_dir: Path) -> str | None:
@@ -116,7 +102,7 @@ class RulesRuntime:
 
     # --- reloading -----------------------------------------------------------------
 
-    def reload(self) -> ReloadResult:
+    def reload(self) -> ReloadAnswer:
         """Validate the rules folder completely, then swap; raises RulesError and keeps the old one."""
         started = time.perf_counter()
         with self._reload_lock, self._across_workers():
@@ -196,9 +182,10 @@ class RulesRuntime:
         if close:
             old.decider.close()
 
-    def _result(self, changed: bool, now: Loaded, before: Loaded, started: float) -> ReloadResult:
-        return ReloadResult(changed, now.version, before.version, now.generation, os.getpid(),
-                            (time.perf_counter() - started) * 1000)
+    def _result(self, changed: bool, now: Loaded, before: Loaded, started: float) -> ReloadAnswer:
+        return ReloadAnswer(changed=changed, rules_version=now.version, previous_version=before.version,
+                            generation=now.generation, worker_pid=os.getpid(),
+                            elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _across_workers(self) -> Any:
         if self.state_dir is None:

@@ -143,7 +143,7 @@ def rules(svc: Svc, who: AnyRole) -> Response:
 def reload(svc: Svc, who: Admin) -> Response:
     """Validate the rules folder and swap it in; 422 with every problem keeps the old rules."""
     try:
-        return json_response(svc.reload().to_json())
+        return json_response(svc.reload().model_dump())
     except RulesError as exc:
         body = error_problem(exc)
         body["detail"] = (f"{len(exc.diagnostics)} problem(s) in the rules; still serving "
