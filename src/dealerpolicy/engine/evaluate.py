@@ -59,7 +59,7 @@ class Evaluation:
 class _PolicyPart:
     """One policy version compiled with its own key prefix; computes its env and flat keys."""
 
-    def __init__(self, compiled: CompiledPolicy, tag: str):
+    def __init__(self, compiled: CompiledPolicy, tag: str, point: Point):
         self.compiled = compiled
         self.policy = compiled.policy
         self.tag = tag
@@ -72,13 +72,24 @@ class _PolicyPart:
         except Unsupported:
             self.encoder = None
         self.rule_keys = compiled.rule_keys
+        self.point = point
+        whens = [fast_function(rule.when, f"{self.policy.key} {rule.id}") for rule in self.policy.rules]
+        self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id], when)
+                      for rule, when in zip(self.policy.rules, whens, strict=True)]
+        # durable's rule name → (definition order, rule, severity, is_missing() probes): when a rule
+        # matches, the missing x of its is_missing(x) tests are named in the decision
+        self.by_name = {f"{tag}{rule.id}": (i, rule, point.severity(rule.outcome),
+                                           [f.args[0].fn for f in ir.walk(rule.when)
+                                            if isinstance(f, ir.Func) and f.name == "is_missing"])
+                        for i, rule in enumerate(self.policy.rules)}
         # a rule durable did not match and that reads an absent key: its condition may be unknown
-        self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id],
-                       fast_function(rule.when, f"{self.policy.key} {rule.id}")) for rule in self.policy.rules]
-        # is_missing(x) tests in a rule: when the rule matches, the missing x are named in the decision
-        self.missing_probes = {r.id: [f.args[0].fn for f in ir.walk(r.when)
-                                      if isinstance(f, ir.Func) and f.name == "is_missing"]
-                               for r in self.policy.rules}
+        # (a rule with on_missing: ignore is still checked against durable's answer: severity None)
+        self.readers: dict[str, list[tuple[int, Rule, str, Any, int | None]]] = {}
+        for i, (rule, when) in enumerate(zip(self.policy.rules, whens, strict=True)):
+            missing_severity = None if rule.on_missing == "ignore" else point.severity(rule.on_missing or point.missing)
+            entry = (i, rule, f"{tag}{rule.id}", when, missing_severity)
+            for key in compiled.rule_keys[rule.id]:
+                self.readers.setdefault(key, []).append(entry)
 
     def env(self, facts: dict[str, Any]) -> dict[str, Any]:
         env = dict(facts)
@@ -117,27 +128,31 @@ class _PolicyPart:
             else:
                 flat[key] = encoded
 
-    def result(self, env: dict, fired: set[str], absent: set[str], point: Point) -> PolicyResult:
-        matched: list[Rule] = []
+    def result(self, env: dict, fired: list[str], absent: set[str]) -> PolicyResult:
+        """Matched rules (durable's answer), and rules left unknown because a key they read is absent."""
+        by_name = self.by_name
+        hits = sorted(by_name[name] for name in fired if name in by_name) if fired else ()
+        matched = [hit[1] for hit in hits]
+        severity = max([hit[2] for hit in hits], default=0)
         unknown: list[tuple[Rule, Unknown]] = []
-        for rule, name, keys, when in self.named:
-            if name in fired:
-                matched.append(rule)
-            elif absent and not keys.isdisjoint(absent):
+        if absent:
+            readers = self.readers
+            suspects = {entry[0]: entry for key in absent if key in readers for entry in readers[key]}
+            for _, (_, rule, name, when, missing_severity) in sorted(suspects.items()):
+                if name in fired:
+                    continue
                 verdict = when(env)
                 if verdict is True:
                     raise EngineError(Diagnostic(
                         "engine.disagreement",
                         f"durable_rules did not match {rule.id} but its condition is true; this is a bug",
                         hint="report it with the request"))
-                if verdict.__class__ is Unknown and rule.on_missing != "ignore":
+                if verdict.__class__ is Unknown and missing_severity is not None:
                     unknown.append((rule, verdict))
-        severity = max((point.severity(r.outcome) for r in matched), default=0)
-        for rule, _ in unknown:
-            severity = max(severity, point.severity(rule.on_missing or point.missing))
+                    severity = max(severity, missing_severity)
         flagged: set[str] = set()
-        for rule in matched:
-            for probe in self.missing_probes[rule.id]:
+        for hit in hits:
+            for probe in hit[3]:
                 value = probe(env)
                 if value.__class__ is Unknown:
                     flagged |= value.paths
@@ -161,9 +176,15 @@ class _Combined:
             part.encode(env, flat, absent)
         return envs, set(self.evaluator.evaluate(flat)), absent
 
-    def run(self, facts: dict[str, Any], point: Point) -> list[PolicyResult]:
+    def run(self, facts: dict[str, Any]) -> list[PolicyResult]:
         envs, fired, absent = self.match(facts)
-        return [p.result(env, fired, absent, point) for p, env in zip(self.parts, envs, strict=True)]
+        return [p.result(env, fired, absent) for p, env in zip(self.parts, envs, strict=True)]
+
+
+@dataclass(frozen=True)
+class _InForce:
+    combined: _Combined | None
+    lenient: bool  # some policy asks for the version most lenient to the dealer (从旧兼从轻)
 
 
 class Engine:
@@ -176,8 +197,10 @@ class Engine:
         self._parts: dict[str, _PolicyPart] = {}
         for i, policy in enumerate(rulebook.policies):
             tag = f"p{i}_"
-            self._parts[policy.key] = _PolicyPart(compile_policy(policy, tag), tag)
+            self._parts[policy.key] = _PolicyPart(compile_policy(policy, tag), tag,
+                                                  self.schema.points[policy.point])
         self._combined: dict[tuple[str, ...], _Combined] = {}
+        self._in_force: dict[tuple[str, date], _InForce] = {}
         self._lock = threading.Lock()
         warm = warm or date.today()
         for point in self.schema.points:
@@ -210,22 +233,37 @@ class Engine:
         point = self._point(point_name)
         facts = self.schema.bind(point_name, raw_facts)
         for fact_type in point.facts:
-            facts.setdefault(fact_type, {})
+            if fact_type not in facts:
+                facts[fact_type] = {}
         when = self._as_of(point, facts, as_of)
-        policies = self.rulebook.in_force(point_name, when)
+        plan = self._policies_in_force(point_name, when)
+        results = plan.combined.run(facts) if plan.combined is not None else []
         notes: list[str] = []
-        combined = self._combination(tuple(p.key for p in policies))
-        results = combined.run(facts, point) if combined else []
-        if any(p.leniency == "most_lenient" for p in policies):
+        if plan.lenient:
             today = today or date.today()
-            results = [self._most_lenient(r, facts, point, today) if r.policy.leniency else r for r in results]
+            results = [self._most_lenient(r, facts, today) if r.policy.leniency else r for r in results]
         if not results:
             notes.append(f"no policy of point {point_name} is in force on {when.isoformat()}")
-        severity = max((r.severity for r in results), default=0)
+        severity = max([r.severity for r in results], default=0)
         outcome = point.outcomes[len(point.outcomes) - severity] if severity else point.default
-        missing = sorted({p for r in results for _, u in r.unknown for p in u.paths}
-                         | {p for r in results for p in r.flagged})
+        missing: list[str] = []
+        if any(r.unknown or r.flagged for r in results):
+            missing = sorted({p for r in results for _, u in r.unknown for p in u.paths}
+                             | {p for r in results for p in r.flagged})
         return Evaluation(point, facts, when, _subject(point, facts), results, outcome, missing, notes)
+
+    def _policies_in_force(self, point_name: str, when: date) -> _InForce:
+        """The policy versions of a point in force on a date, and their evaluator (kept per date)."""
+        key = (point_name, when)
+        plan = self._in_force.get(key)
+        if plan is None:
+            policies = self.rulebook.in_force(point_name, when)
+            plan = _InForce(self._combination(tuple(p.key for p in policies)),
+                            any(p.leniency == "most_lenient" for p in policies))
+            if len(self._in_force) >= 4096:  # requests may carry any date: keep the cache bounded
+                self._in_force.clear()
+            self._in_force[key] = plan
+        return plan
 
     def cross_check(self, point_name: str, raw_facts: Any, as_of: date | str | None = None) -> list[str]:
         """Disagreements between durable_rules and the Python (explanation) evaluator, for tests and fuzzing.
@@ -267,14 +305,14 @@ class Engine:
                                     f"python={python!r}")
         return problems
 
-    def _most_lenient(self, result: PolicyResult, facts: dict, point: Point, today: date) -> PolicyResult:
+    def _most_lenient(self, result: PolicyResult, facts: dict, today: date) -> PolicyResult:
         """从旧兼从轻: also try the version in force today; keep the one less severe to the dealer."""
         current = self.rulebook.version_of(result.policy.id, today)
         if current is None or current is result.policy:
             return result
         combined = self._combination((current.key,))
         assert combined is not None
-        alternative = combined.run(facts, point)[0]
+        alternative = combined.run(facts)[0]
         if _leniency_key(alternative) < _leniency_key(result):
             alternative.lenient_note = (f"version {current.version} (in force on {today}) is more lenient than "
                                         f"version {result.policy.version} and was applied")
