@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -83,6 +84,27 @@ class Decider:
         decision["_facts"] = ev.facts
         return decision
 
+    def decide_many(self, requests: Sequence[Request], *, lang: str = "zh", why_not: bool | Sequence[bool] = False,
+                    as_of: date | str | None = None, today: date | None = None) -> list[dict[str, Any] | FactsError]:
+        """Decide many requests (see `Engine.evaluate_many`); a bad one gets its FactsError in its place.
+
+        The decisions are those `decide` gives one by one; `why_not` may be given per request.
+        """
+        asked = [why_not] * len(requests) if isinstance(why_not, bool) else list(why_not)
+        evaluations = self.engine.evaluate_many([(r.point, r.facts, as_of or r.as_of) for r in requests], today)
+        out: list[dict[str, Any] | FactsError] = []
+        for ev, with_why_not in zip(evaluations, asked, strict=True):
+            if isinstance(ev, FactsError):
+                out.append(ev)
+                continue
+            started = time.perf_counter_ns()
+            decision = build_decision(ev, labels=self.labels, lang=lang, with_why_not=with_why_not,
+                                      decision_id=new_decision_id(), rules_version=self.rulebook.version)
+            decision["elapsed_us"] = (ev.elapsed_ns + time.perf_counter_ns() - started) // 1000
+            decision["_facts"] = ev.facts
+            out.append(decision)
+        return out
+
     def close(self) -> None:
         self.engine.close()
 
@@ -140,6 +162,37 @@ class DecisionService:
         else:
             decision["_record"] = rec  # the caller appends it (in a batch) before answering
         return decision
+
+    def decide_raw_many(self, raws: Sequence[tuple[Any, str]], *, default_point: str | None = None,
+                        as_of: str | None = None, lang: str = "zh", why_not: bool | Sequence[bool] = False,
+                        requested_by: str | None = None) -> list[dict[str, Any] | FactsError]:
+        """Decide many raw requests, each with where it came from (e.g. "line 12"), in order.
+
+        A bad request gets its FactsError in its place; each decision carries its audit record
+        under `_record`, for the caller to append (in batches) before answering.
+        """
+        who = requested_by or current_user()
+        asked = [why_not] * len(raws) if isinstance(why_not, bool) else list(why_not)
+        out: list[dict[str, Any] | FactsError | None] = [None] * len(raws)
+        taken: list[tuple[int, Any, dict[str, Any]]] = []
+        requests: list[Request] = []
+        for i, (raw, where) in enumerate(raws):
+            try:
+                request = parse_request(raw, default_point, where)
+                facts, sources = self._with_registry(request)
+            except FactsError as exc:
+                out[i] = exc
+                continue
+            taken.append((i, raw, sources))
+            requests.append(Request(request.point, facts, request.as_of))
+        decisions = self.decider.decide_many(requests, lang=lang, why_not=[asked[i] for i, _, _ in taken],
+                                             as_of=as_of)
+        for (i, raw, sources), decision in zip(taken, decisions, strict=True):
+            if isinstance(decision, dict):
+                used = decision.pop("_facts")
+                decision["_record"] = self.audit_record(decision, raw, used, sources, who)
+            out[i] = decision
+        return out  # type: ignore[return-value]
 
     def record_many(self, records: list[dict[str, Any]]) -> None:
         if self.audit is None or not records:

@@ -54,25 +54,25 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     pending: list[dict[str, Any]] = []
     outcomes: dict[str, int] = {}
     with _progress(len(requests)) as bar:
-        for line, raw in requests:
-            bar.update(1)
+        for start in range(0, len(requests), BATCH):
+            chunk = requests[start:start + BATCH]
+            bar.update(len(chunk))
+            good = [(raw, f"line {line}") for line, raw in chunk if not isinstance(raw, FactsError)]
             try:
-                if isinstance(raw, FactsError):
-                    raise raw
-                decision = svc.decide_raw(raw, default_point=point, as_of=as_of, lang=lang, why_not=why_not,
-                                          where=f"line {line}", record=False)
-            except FactsError as exc:
-                bad += 1
-                _report_bad(line, exc)
-                continue
+                decided = iter(svc.decide_raw_many(good, default_point=point, as_of=as_of, lang=lang,
+                                                   why_not=why_not))
             except DealerPolicyError as exc:
                 report_error(exc)
                 sys.exit(exc.exit_code)
-            pending.append(decision)
-            outcomes[decision["outcome"]] = outcomes.get(decision["outcome"], 0) + 1
-            if len(pending) >= BATCH:
-                _flush(svc, pending, fmt, lang)
-        _flush(svc, pending, fmt, lang)
+            for line, raw in chunk:
+                result = raw if isinstance(raw, FactsError) else next(decided)
+                if isinstance(result, FactsError):
+                    bad += 1
+                    _report_bad(line, result)
+                    continue
+                pending.append(result)
+                outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
+            _flush(svc, pending, fmt, lang)
     svc.close()
     if fmt == "table" and outcomes:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))

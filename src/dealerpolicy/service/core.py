@@ -82,13 +82,15 @@ class Service:
         records, decisions = [], []
         with self.rules.lease() as loaded:
             svc = self._decision_service(loaded)
-            for i, request in enumerate(requests):
-                try:
-                    decision = self._decide_one(svc, point, request, lang, who, f"requests.{i}")
-                except FactsError as exc:
+            decided = svc.decide_raw_many([(_raw_request(point, request), f"requests.{i}")
+                                           for i, request in enumerate(requests)],
+                                          lang=lang, why_not=[bool(r.get("why_not")) for r in requests],
+                                          requested_by=who)
+            for i, decision in enumerate(decided):
+                if isinstance(decision, FactsError):
                     self.metrics.inc("dealerpolicy_decision_errors_total", point=self._label(point),
-                                     code=exc.diagnostics[0].code)
-                    results.append({"index": i, "status": status_of(exc), "problem": error_problem(exc)})
+                                     code=decision.diagnostics[0].code)
+                    results.append({"index": i, "status": status_of(decision), "problem": error_problem(decision)})
                     continue
                 records.append(decision.pop("_record"))
                 decisions.append(decision)
@@ -114,10 +116,7 @@ class Service:
     @staticmethod
     def _decide_one(svc: DecisionService, point: str, request: dict[str, Any], lang: str, who: str,
                     where: str = "request") -> dict[str, Any]:
-        raw: dict[str, Any] = {"point": point, "facts": request["facts"]}
-        if request.get("as_of") is not None:
-            raw["as_of"] = str(request["as_of"])
-        return svc.decide_raw(raw, lang=lang, why_not=bool(request.get("why_not")), where=where,
+        return svc.decide_raw(_raw_request(point, request), lang=lang, why_not=bool(request.get("why_not")), where=where,
                               requested_by=who, record=False)
 
     def _record(self, loaded: Loaded, records: list[dict[str, Any]]) -> bool:
@@ -262,3 +261,11 @@ def _unknown_dealer(dealer_id: str) -> FactsError:
     return UnknownDealerError(Diagnostic("fact.unknown_dealer", f"dealer {dealer_id!r} is not in the registry",
                                          field_path="dealer_id",
                                          hint="create it with PUT /v1/dealers/{id}"))
+
+
+def _raw_request(point: str, request: dict[str, Any]) -> dict[str, Any]:
+    """An API request body as the request object the library reads."""
+    raw: dict[str, Any] = {"point": point, "facts": request["facts"]}
+    if request.get("as_of") is not None:
+        raw["as_of"] = str(request["as_of"])
+    return raw
