@@ -1,9 +1,11 @@
 """Benchmark: order decisions per second through the whole engine, against raw durable_rules.
 
 Generates N seeded order requests for the shipped order rules and reports, single process:
-decisions/s, p50/p99 latency, whole-rulebook compile time and peak RSS, with explanations
-on (the default decision JSON) — and the same figures for raw durable_rules on the same
-compiled conditions through its standard Python API (assert + clean-up, no explanations).
+decisions/s and p50/p99 latency one request at a time, decisions/s in batches (`decide_many`,
+as `check` and the batch route decide), whole-rulebook compile time and peak RSS, with
+explanations on (the default decision JSON) — and the same figures for raw durable_rules on
+the same compiled conditions through its standard Python API (assert + clean-up, no
+explanations).
 
     python bench/decide.py --n 20000
 """
@@ -55,6 +57,16 @@ def run_engine(decider: Decider, requests: list[dict]) -> tuple[list[float], dic
     return latencies, outcomes
 
 
+def run_batched(decider: Decider, requests: list[dict], batch: int) -> tuple[float, dict[str, int]]:
+    """Decisions/s through `decide_many`, `batch` requests per call (as `check` and the batch route do)."""
+    outcomes: dict[str, int] = {}
+    t0 = time.perf_counter()
+    for start in range(0, len(requests), batch):
+        for d in decider.decide_many([Request("order", f) for f in requests[start:start + batch]]):
+            outcomes[d["outcome"]] = outcomes.get(d["outcome"], 0) + 1
+    return len(requests) / (time.perf_counter() - t0), outcomes
+
+
 def run_raw(decider: Decider, requests: list[dict]) -> list[float]:
     """The same conditions through durable's standard Python API: one flat fact per order, then delete_state."""
     from durable import engine as de
@@ -104,6 +116,7 @@ def main() -> None:
     ap.add_argument("--rules", default=str(ROOT / "rules"))
     ap.add_argument("--audit", help="also measure with the audit log on, at this database URL")
     ap.add_argument("--memory", type=int, default=0, help="decide this many orders, printing RSS (MiB)")
+    ap.add_argument("--batch", type=int, default=200, help="requests per decide_many call (as check does)")
     args = ap.parse_args()
     requests = seeded_orders(args.n, args.seed)
     t0 = time.perf_counter()
@@ -119,6 +132,10 @@ def main() -> None:
     latencies, outcomes = run_engine(decider, requests)
     report("dealerpolicy (explanations on)", latencies)
     print(f"outcomes: {dict(sorted(outcomes.items()))}")
+    run_batched(decider, requests[:500], args.batch)  # warm-up
+    rate, batched = run_batched(decider, requests, args.batch)
+    assert batched == outcomes, "batched decisions differ from one-by-one decisions"
+    print(f"{'dealerpolicy batched (' + str(args.batch) + ' per call)':<34} {rate:>9,.0f}/s")
     print(f"peak RSS {peak_rss_mib():.1f} MiB")
     raw = run_raw(decider, requests)
     report("raw durable_rules (standard API)", raw)

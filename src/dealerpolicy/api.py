@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from dealerpolicy.engine import evaluate
 from dealerpolicy.engine.evaluate import Engine, new_decision_id
 from dealerpolicy.errors import Diagnostic, FactsError
 from dealerpolicy.explain.decision import build_decision
@@ -91,18 +92,21 @@ class Decider:
         The decisions are those `decide` gives one by one; `why_not` may be given per request.
         """
         asked = [why_not] * len(requests) if isinstance(why_not, bool) else list(why_not)
-        evaluations = self.engine.evaluate_many([(r.point, r.facts, as_of or r.as_of) for r in requests], today)
         out: list[dict[str, Any] | FactsError] = []
-        for ev, with_why_not in zip(evaluations, asked, strict=True):
-            if isinstance(ev, FactsError):
-                out.append(ev)
-                continue
-            started = time.perf_counter_ns()
-            decision = build_decision(ev, labels=self.labels, lang=lang, with_why_not=with_why_not,
-                                      decision_id=new_decision_id(), rules_version=self.rulebook.version)
-            decision["elapsed_us"] = (ev.elapsed_ns + time.perf_counter_ns() - started) // 1000
-            decision["_facts"] = ev.facts
-            out.append(decision)
+        step = evaluate.BATCH_RUN  # explained run by run, while the run's values are still in the caches
+        for start in range(0, len(requests), step):
+            run = requests[start:start + step]
+            evaluations = self.engine.evaluate_many([(r.point, r.facts, as_of or r.as_of) for r in run], today)
+            for ev, with_why_not in zip(evaluations, asked[start:start + step], strict=True):
+                if isinstance(ev, FactsError):
+                    out.append(ev)
+                    continue
+                started = time.perf_counter_ns()
+                decision = build_decision(ev, labels=self.labels, lang=lang, with_why_not=with_why_not,
+                                          decision_id=new_decision_id(), rules_version=self.rulebook.version)
+                decision["elapsed_us"] = (ev.elapsed_ns + time.perf_counter_ns() - started) // 1000
+                decision["_facts"] = ev.facts
+                out.append(decision)
         return out
 
     def close(self) -> None:

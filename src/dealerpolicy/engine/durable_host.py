@@ -442,17 +442,18 @@ class DurableEvaluator:
 
     # ----------------------------------------------------------------- evaluation
 
-    def _bodies(self, fact: Mapping[str, Any]) -> list[str]:
+    def _bodies(self, fact: Mapping[str, Any], trusted: bool = False) -> list[str]:
         """Validate ``fact``; return per C ruleset the JSON members to assert (no braces).
 
-        Fast path (one ruleset, every fact key referenced, only str/int/bool values): orjson
-        writes the fact, and its strict-integer mode refuses integers beyond ±2^53, which then
-        take the checked path (as do strings orjson refuses, such as lone surrogates).
+        Fast path (one ruleset, every fact key referenced, only str/int/bool values — checked
+        here unless the caller vouches for it with ``trusted``): orjson writes the fact, and its
+        strict-integer mode refuses integers beyond ±2^53, which then take the checked path (as
+        do strings orjson refuses, such as lone surrogates).
         """
         if type(fact) is not dict:
             fact = dict(fact)
-        if (self._single is not None and set(map(type, fact.values())) <= _OK_TYPES
-                and fact.keys() <= self._fields):
+        if self._single is not None and (trusted or (set(map(type, fact.values())) <= _OK_TYPES
+                                                     and fact.keys() <= self._fields)):
             try:
                 return [orjson.dumps(fact, option=orjson.OPT_STRICT_INTEGER).decode()[1:-1]]
             except orjson.JSONEncodeError:
@@ -461,8 +462,11 @@ class DurableEvaluator:
         return ["".join(_encode_object({k: fact[k] for k in c.keys if k in fact}, 0))[1:-1]
                 for c in self._chunks]
 
-    def evaluate(self, fact: Mapping[str, FactValue]) -> list[str]:
+    def evaluate(self, fact: Mapping[str, FactValue], trusted: bool = False) -> list[str]:
         """Names of the rules whose condition matches ``fact``, in definition order.
+
+        ``trusted``: the caller guarantees every key is one the conditions reference and every
+        value an int, str or bool (the engine's encoder does), so that check is skipped.
 
         Every call asserts the fact into one long-lived session per C ruleset and retracts it
         afterwards: creating and deleting a session per call was most of durable's cost
@@ -470,7 +474,7 @@ class DurableEvaluator:
         300,000 calls). If the session misbehaves in any way, it is deleted (an action has
         always run on it) and the call is redone in a fresh session of its own.
         """
-        bodies = self._bodies(fact)
+        bodies = self._bodies(fact, trusted)
         hits: list[int] = []
         with self._lock:
             if self._closed:

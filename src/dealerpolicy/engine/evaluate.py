@@ -171,6 +171,9 @@ class _Combined:
         self.parts = parts
         conditions = {f"{p.tag}{rid}": cond for p in parts for rid, cond in p.compiled.conditions.items()}
         self.evaluator = DurableEvaluator(name, conditions)
+        # the encoders write only int/str/bool values; if every key they write is one the
+        # conditions read, durable's host need not check the flat fact again
+        self.trusted = {k.key for p in parts for k in p.compiled.keys} <= self.evaluator.fields
 
     def derive(self, facts: dict[str, Any]) -> list[dict[str, Any]]:
         """Each policy's env: the facts, its params and its derived values."""
@@ -191,7 +194,7 @@ class _Combined:
         """Each policy's env, the rules durable_rules matched, and the flat keys left unknown."""
         envs = self.derive(facts)
         flat, absent = self.encode(envs)
-        return envs, set(self.evaluator.evaluate(flat)), absent
+        return envs, set(self.evaluator.evaluate(flat, self.trusted)), absent
 
     def run(self, facts: dict[str, Any]) -> list[PolicyResult]:
         envs, fired, absent = self.match(facts)
@@ -268,7 +271,7 @@ class Engine:
         if combined is not None:
             job.envs = combined.derive(job.facts)
             job.flat, job.absent = combined.encode(job.envs)
-            job.fired = set(combined.evaluator.evaluate(job.flat))
+            job.fired = set(combined.evaluator.evaluate(job.flat, combined.trusted))
         return self._conclude(job, today)
 
     def evaluate_many(self, requests: Sequence[tuple[str, Any, date | str | None]],
@@ -315,7 +318,8 @@ class Engine:
         for job in matching:
             if out[job.index] is None:
                 started = clock()
-                job.fired = set(job.plan.combined.evaluator.evaluate(job.flat))  # type: ignore[union-attr]
+                combined = job.plan.combined
+                job.fired = set(combined.evaluator.evaluate(job.flat, combined.trusted))  # type: ignore[union-attr]
                 job.elapsed_ns += clock() - started
         for job in jobs:
             if out[job.index] is None:
