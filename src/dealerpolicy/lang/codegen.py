@@ -31,10 +31,10 @@ Fn = Callable[[dict[str, Any]], Any]
 
 _CMP = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _HELPERS = {"U": Unknown, "merge": merge_unknown, "D": Decimal, "len": len, "enumerate": enumerate,
-            "frozenset": frozenset, "max": max, "min": min, "zip": zip}
+            "frozenset": frozenset, "max": max, "min": min, "zip": zip, "sum": sum}
 # functions that never fail on arguments of these kinds: with known arguments, their value is known
 _TOTAL = {"year": ("date",), "month": ("date",), "days_between": ("date", "date")}
-_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|flat|absent|item_missing|func_error|no_value|derive)$")
+_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|flat|absent|item_missing|func_error|no_value|no_row|derive)$")
 
 
 class Unsupported(Exception):
@@ -53,7 +53,13 @@ def no_value(key: Any) -> Unknown:
     return Unknown(frozenset(), f"no value for {key!r}")
 
 
-_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, "no_value": no_value}
+def no_row(table: str, key: Any) -> Unknown:
+    return Unknown(frozenset(), f"{table}: no row for {key}")
+
+
+_ABSENT_CLASSES = frozenset({type(None), Unknown})  # is_missing: a read gave None or an unknown value
+_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, "no_value": no_value,
+            "no_row": no_row}
 _NO_VALUE = object()
 
 
@@ -63,6 +69,7 @@ class Writer:
     def __init__(self, present: frozenset[str] = frozenset()) -> None:
         self.present = present  # fact/item field paths never absent in the env (Schema.present)
         self.derived_vars: dict[str, str] = {}  # derived values already computed by this function
+        self.assigning: tuple[str, ir.Expr] | None = None  # the derived value being generated
         self.lines: list[str] = []
         self.constants: list[Any] = []
         self._const_ids: dict[int, int] = {}
@@ -163,6 +170,45 @@ class Writer:
         self.emit("else:")
         self.emit(f"    {v} = {self.const(e.mapping)}.get({k}, {self.const(_NO_VALUE)})")
         self.emit(f"    if {v} is {self.const(_NO_VALUE)}: {v} = no_value({k})")
+        return v
+
+    def _TableLookup(self, e: ir.TableLookup) -> str:
+        """A derived table: the value of the first row containing `on`, like `tables._lookup_fn`."""
+        if e.on is None or self.assigning is None or self.assigning[1] is not e:
+            return self._call_closure(e)  # its "no row" message names the derived value
+        x = self.expr(e.on)
+        v = self.var()
+        opened = x not in self.known
+        if opened:
+            self.emit(f"if {x}.__class__ is U: {v} = {x}")
+            self.emit("else:")
+            self.indent += 1
+        self.emit("while True:")
+        self.indent += 1
+        known = True
+        for plan in e.rows:
+            if plan.value is None:
+                continue
+            self.emit(f"if {self.const(plan.contains)}({x}):")
+            self.indent += 1
+            r = self.expr(plan.value)
+            known = known and r in self.known
+            self.emit(f"{v} = {r}")
+            self.emit("break")
+            self.indent -= 1
+        if e.default is not None:
+            d = self.expr(e.default)
+            known = known and d in self.known
+            self.emit(f"{v} = {d}")
+        else:
+            self.emit(f"{v} = no_row({self.const(self.assigning[0])}, {x})")
+            known = False
+        self.emit("break")
+        self.indent -= 1
+        if opened:
+            self.indent -= 1
+        elif known:
+            self.known.add(v)
         return v
 
     def _Neg(self, e: ir.Neg) -> str:
@@ -291,9 +337,10 @@ class Writer:
         if e.name == "if":
             return self._if(e)
         if e.name == "is_missing":
-            x = self.expr(e.args[0])
+            pure = self._pure(e)  # a field read: test it as read, without building its unknown value
+            x = self.expr(e.args[0]) if pure is None else pure
             v = self.var()
-            self.emit(f"{v} = {x}.__class__ is U")
+            self.emit(f"{v} = {x}" if pure is not None else f"{v} = {x}.__class__ is U")
             self.known.add(v)
             return v
         if e.name == "coalesce":
@@ -355,6 +402,62 @@ class Writer:
             self.emit(f"{v} = merge({', '.join(seen)})")
         self.indent -= opened
         return v
+
+    def _pure(self, e: ir.Expr) -> str | None:
+        """`e` as one side-effect-free Python expression that is never unknown, if it can be written so
+        (reads of fields always present, known values, comparisons and and/or/not of those), else None.
+        Python's and/or/not on booleans are Kleene logic without unknowns, short-circuiting alike."""
+        hoisted = self.hoisted.get(id(e))
+        if hoisted is not None:
+            return hoisted if hoisted in self.known else None
+        if isinstance(e, ir.Const):
+            return self.const(e.value) if e.type.kind != "any" and e.value.__class__ is not Unknown else None
+        if isinstance(e, ir.Ref):
+            if e.kind == "derived":
+                computed = self.derived_vars.get(e.path)
+                return computed if computed is not None and computed in self.known else None
+            if e.path not in self.present:
+                return None
+            if e.kind == "item":
+                return f"{self._item_vars(e.depth)[0]}[{self.const(e.field_name)}]"
+            fact, _, name = e.path.partition(".")
+            return f"env[{self.const(fact)}][{self.const(name)}]"
+        if isinstance(e, ir.Compare):
+            a, b = self._pure(e.left), self._pure(e.right)  # type: ignore[arg-type]
+            return None if a is None or b is None else f"({a} {_CMP[e.op]} {b})"
+        if isinstance(e, ir.Logic):
+            parts = [self._pure(x) for x in e.items]
+            if any(x is None for x in parts):
+                return None
+            return "(" + f" {e.op} ".join(parts) + ")"  # type: ignore[arg-type]
+        if isinstance(e, ir.Not):
+            a = self._pure(e.operand)  # type: ignore[arg-type]
+            return None if a is None else f"(not {a})"
+        if isinstance(e, ir.Arith) and e.op in ("+", "-"):
+            a, b = self._pure(e.left), self._pure(e.right)  # type: ignore[arg-type]
+            return None if a is None or b is None else f"({a} {e.op} {b})"
+        if isinstance(e, ir.Func) and _TOTAL.get(e.name) == tuple(a.type.kind for a in e.args):
+            args = [self._pure(a) for a in e.args]
+            if any(a is None for a in args):
+                return None
+            return f"{self.const(_builtin_impl(e.name))}({', '.join(args)})"  # type: ignore[arg-type]
+        if isinstance(e, ir.InSet) and all(isinstance(o, ir.Const) for o in e.options):
+            x = self._pure(e.value)  # type: ignore[arg-type]
+            if x is None:
+                return None
+            options = frozenset(o.value for o in e.options)  # type: ignore[attr-defined]
+            return f"(({x} in {self.const(options)}) != {e.negated})"
+        if isinstance(e, ir.Func) and e.name == "is_missing":
+            arg = e.args[0]
+            if not isinstance(arg, ir.Ref) or arg.kind not in ("item", "fact") or id(arg) in self.hoisted:
+                return None
+            if arg.kind == "item":
+                read = f"{self._item_vars(arg.depth)[0]}.get({self.const(arg.field_name)})"
+            else:
+                fact, _, name = arg.path.partition(".")
+                read = f"env[{self.const(fact)}].get({self.const(name)})"
+            return f"({read}.__class__ in {self.const(_ABSENT_CLASSES)})"
+        return None
 
     def _Aggregate(self, e: ir.Aggregate) -> str:
         if e.source is None:
@@ -466,19 +569,23 @@ class Writer:
             self.emit(f"{oks} = env.get({share})")
             self.emit(f"if {oks} is None or len({oks}) != len({source}):")
             self.indent += 1
-        self.emit(f"{oks} = []")
-        at = self._loop_head(index, item, source)
-        self.indent += 1
-        ok = self.expr(e.where)
-        self.emit(f"{oks}.append({ok})")
-        self.indent -= 1
-        self._drop_index(at, index, f"for {item} in {source}:")
+        pure = self._pure(e.where)
+        if pure is not None:
+            self.emit(f"{oks} = [{pure} for {item} in {source}]")
+        else:
+            self.emit(f"{oks} = []")
+            at = self._loop_head(index, item, source)
+            self.indent += 1
+            ok = self.expr(e.where)
+            self.emit(f"{oks}.append({ok})")
+            self.indent -= 1
+            self._drop_index(at, index, f"for {item} in {source}:")
         if share:
             self.emit(f"env[{share}] = {oks}")
             self.indent -= 1
         # the same share key is the same filter over the same list: whoever computed the shared
         # results, they are booleans whenever this filter's are
-        return oks, ok in self.known
+        return oks, pure is not None or ok in self.known
 
     def _quantifier(self, e: ir.Aggregate, source: str, oks: str | None, oks_known: bool, v: str) -> bool:
         decisive = e.name == "any"
@@ -515,6 +622,19 @@ class Writer:
             self.emit(f"    elif {ok} is not False: {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
             self.emit(f"if {unknown} is not None: {v} = {unknown}")
             self.emit(f"else: {v} = {acc}")
+            return False
+        p = self._pure(e.projection) if e.projection is not None and e.name != "count" else None
+        if p is not None and (oks is None or oks_known):  # one comprehension picks the values
+            ok = self.var("x")
+            picks = (f"[{p} for {item}, {ok} in zip({source}, {oks}) if {ok} is True]" if oks is not None
+                     else f"[{p} for {item} in {source}]")
+            if e.name == "sum":
+                self.emit(f"{v} = sum({picks}, 0)")
+                return True
+            self.emit(f"{acc} = {picks}")
+            empty = Unknown(frozenset(), f"{e.source.path} has no matching items")  # type: ignore[union-attr]
+            self.emit(f"if not {acc}: {v} = {self.const(empty)}")
+            self.emit(f"else: {v} = {e.name}({acc})")
             return False
         at = self._loop_head(index, item, source)
         self.indent += 1
@@ -638,6 +758,7 @@ def generate_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "d
     writer = Writer(present)
     try:
         for name, e in assignments:
+            writer.assigning = (name, e)
             value = writer.expr(e)
             writer.emit(f"env[{writer.const(name)}] = {value}")
             writer.derived_vars[name] = value  # later reads use the local
