@@ -64,13 +64,14 @@ BATCH_RUN = 32  # requests taken step by step together by Engine.evaluate_many
 class _PolicyPart:
     """One policy version compiled with its own key prefix; computes its env and flat keys."""
 
-    def __init__(self, compiled: CompiledPolicy, tag: str, point: Point):
+    def __init__(self, compiled: CompiledPolicy, tag: str, point: Point,
+                 present: frozenset[str] = frozenset()):
         self.compiled = compiled
         self.policy = compiled.policy
         self.tag = tag
         self.params = {name: p.value if p.mapping is None else p.mapping
                        for name, p in self.policy.params.items()}
-        self.derive = fast_assignments([(d.name, d.expr) for d in self.policy.derived], self.policy.key)
+        self.derive = fast_assignments([(d.name, d.expr) for d in self.policy.derived], self.policy.key, present)
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
         try:
             self.encoder: Encoder | None = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact")
@@ -233,8 +234,8 @@ class Engine:
         self._parts: dict[str, _PolicyPart] = {}
         for i, policy in enumerate(rulebook.policies):
             tag = f"p{i}_"
-            self._parts[policy.key] = _PolicyPart(compile_policy(policy, tag), tag,
-                                                  self.schema.points[policy.point])
+            self._parts[policy.key] = _PolicyPart(compile_policy(policy, tag), tag, self.schema.points[policy.point],
+                                                  self.schema.present(policy.point))
         self._combined: dict[tuple[str, ...], _Combined] = {}
         self._in_force: dict[tuple[str, date], _InForce] = {}
         self._lock = threading.Lock()

@@ -31,8 +31,10 @@ Fn = Callable[[dict[str, Any]], Any]
 
 _CMP = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _HELPERS = {"U": Unknown, "merge": merge_unknown, "D": Decimal, "len": len, "enumerate": enumerate,
-            "frozenset": frozenset, "max": max, "min": min}
-_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|flat|absent|item_missing|func_error|no_value|derive)$")
+            "frozenset": frozenset, "max": max, "min": min, "zip": zip, "sum": sum}
+# functions that never fail on arguments of these kinds: with known arguments, their value is known
+_TOTAL = {"year": ("date",), "month": ("date",), "days_between": ("date", "date")}
+_OUR_NAME = re.compile(r"^(?:[vkwuistnx]\d+|env|exc|flat|absent|item_missing|func_error|no_value|no_row|derive)$")
 
 
 class Unsupported(Exception):
@@ -51,14 +53,23 @@ def no_value(key: Any) -> Unknown:
     return Unknown(frozenset(), f"no value for {key!r}")
 
 
-_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, "no_value": no_value}
+def no_row(table: str, key: Any) -> Unknown:
+    return Unknown(frozenset(), f"{table}: no row for {key}")
+
+
+_ABSENT_CLASSES = frozenset({type(None), Unknown})  # is_missing: a read gave None or an unknown value
+_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, "no_value": no_value,
+            "no_row": no_row}
 _NO_VALUE = object()
 
 
 class Writer:
     """Emits one function body; every rulebook value goes into `self.constants`."""
 
-    def __init__(self) -> None:
+    def __init__(self, present: frozenset[str] = frozenset()) -> None:
+        self.present = present  # fact/item field paths never absent in the env (Schema.present)
+        self.derived_vars: dict[str, str] = {}  # derived values already computed by this function
+        self.assigning: tuple[str, ir.Expr] | None = None  # the derived value being generated
         self.lines: list[str] = []
         self.constants: list[Any] = []
         self._const_ids: dict[int, int] = {}
@@ -115,9 +126,22 @@ class Writer:
         return self.const(e.value)
 
     def _Ref(self, e: ir.Ref) -> str:
-        v = self.var()
         if e.kind == "derived":
+            computed = self.derived_vars.get(e.path)
+            if computed is not None:  # computed earlier in this function: the same value as env[...]
+                return computed
+            v = self.var()
             self.emit(f"{v} = env[{self.const(e.path)}]")
+            return v
+        v = self.var()
+        if e.path in self.present:  # validated facts: always there, never None, never unknown
+            if e.kind == "item":
+                item, _index = self._item_vars(e.depth)
+                self.emit(f"{v} = {item}[{self.const(e.field_name)}]")
+            else:
+                fact, _, name = e.path.partition(".")
+                self.emit(f"{v} = env[{self.const(fact)}][{self.const(name)}]")
+            self.known.add(v)
             return v
         if e.kind == "item":
             item, index = self._item_vars(e.depth)
@@ -148,16 +172,63 @@ class Writer:
         self.emit(f"    if {v} is {self.const(_NO_VALUE)}: {v} = no_value({k})")
         return v
 
+    def _TableLookup(self, e: ir.TableLookup) -> str:
+        """A derived table: the value of the first row containing `on`, like `tables._lookup_fn`."""
+        if e.on is None or self.assigning is None or self.assigning[1] is not e:
+            return self._call_closure(e)  # its "no row" message names the derived value
+        x = self.expr(e.on)
+        v = self.var()
+        opened = x not in self.known
+        if opened:
+            self.emit(f"if {x}.__class__ is U: {v} = {x}")
+            self.emit("else:")
+            self.indent += 1
+        self.emit("while True:")
+        self.indent += 1
+        known = True
+        for plan in e.rows:
+            if plan.value is None:
+                continue
+            self.emit(f"if {self.const(plan.contains)}({x}):")
+            self.indent += 1
+            r = self.expr(plan.value)
+            known = known and r in self.known
+            self.emit(f"{v} = {r}")
+            self.emit("break")
+            self.indent -= 1
+        if e.default is not None:
+            d = self.expr(e.default)
+            known = known and d in self.known
+            self.emit(f"{v} = {d}")
+        else:
+            self.emit(f"{v} = no_row({self.const(self.assigning[0])}, {x})")
+            known = False
+        self.emit("break")
+        self.indent -= 1
+        if opened:
+            self.indent -= 1
+        elif known:
+            self.known.add(v)
+        return v
+
     def _Neg(self, e: ir.Neg) -> str:
         x = self.expr(e.operand)  # type: ignore[arg-type]
         v = self.var()
-        self.emit(f"{v} = {x} if {self.unknown_test(x)} else -{x}")
+        if x in self.known:
+            self.emit(f"{v} = -{x}")
+            self.known.add(v)
+        else:
+            self.emit(f"{v} = {x} if {x}.__class__ is U else -{x}")
         return v
 
     def _Not(self, e: ir.Not) -> str:
         x = self.expr(e.operand)  # type: ignore[arg-type]
         v = self.var()
-        self.emit(f"{v} = (not {x}) if {x}.__class__ is bool else {x}")
+        if x in self.known:
+            self.emit(f"{v} = not {x}")
+            self.known.add(v)
+        else:
+            self.emit(f"{v} = (not {x}) if {x}.__class__ is bool else {x}")
         return v
 
     def _Compare(self, e: ir.Compare) -> str:
@@ -168,15 +239,25 @@ class Writer:
             b = self.const(e.right.value)
         else:
             b = self.expr(e.right)  # type: ignore[arg-type]
+        if a in self.known and b in self.known:
+            self.emit(f"{v} = {a} {op} {b}")
+            self.known.add(v)
+            return v
         self.emit(f"if {self.unknown_test(a, b)}: {v} = merge({a}, {b})")
         self.emit(f"else: {v} = {a} {op} {b}")
-        if a in self.known and b in self.known:
-            self.known.add(v)
         return v
 
     def _Arith(self, e: ir.Arith) -> str:
         a, b = self.expr(e.left), self.expr(e.right)  # type: ignore[arg-type]
         v = self.var()
+        if a in self.known and b in self.known and e.op in ("+", "-", "*"):
+            if e.op == "*":
+                self.emit(f"if {a}.__class__ is int and {b}.__class__ is int: {v} = {a} * {b}")
+                self.emit(f"else: {v} = D({a}) * D({b})")
+            else:
+                self.emit(f"{v} = {a} {e.op} {b}")
+            self.known.add(v)
+            return v
         self.emit(f"if {self.unknown_test(a, b)}: {v} = merge({a}, {b})")
         if e.op in ("+", "-"):
             self.emit(f"else: {v} = {a} {e.op} {b}")
@@ -198,13 +279,21 @@ class Writer:
         self.emit(f"{unknown} = None")
         self.emit("while True:")
         self.indent += 1
+        all_known = True
         for item in e.items:
             x = self.expr(item)
             self.emit(f"if {x} is {decisive}:")
             self.emit(f"    {v} = {decisive}")
             self.emit("    break")
+            if x in self.known:  # a boolean: not decisive means neutral
+                continue
+            all_known = False
             self.emit(f"if {x} is not {not decisive}: {unknown} = {x} if {unknown} is None else merge({unknown}, {x})")
-        self.emit(f"{v} = {not decisive} if {unknown} is None else {unknown}")
+        if all_known:
+            self.emit(f"{v} = {not decisive}")
+            self.known.add(v)
+        else:
+            self.emit(f"{v} = {not decisive} if {unknown} is None else {unknown}")
         self.emit("break")
         self.indent -= 1
         return v
@@ -215,7 +304,11 @@ class Writer:
         negated = e.negated
         if all(isinstance(o, ir.Const) for o in e.options):
             options = frozenset(o.value for o in e.options)  # type: ignore[attr-defined]
-            self.emit(f"{v} = {x} if {self.unknown_test(x)} else (({x} in {self.const(options)}) != {negated})")
+            if x in self.known:
+                self.emit(f"{v} = ({x} in {self.const(options)}) != {negated}")
+                self.known.add(v)
+            else:
+                self.emit(f"{v} = {x} if {x}.__class__ is U else (({x} in {self.const(options)}) != {negated})")
             return v
         self.emit(f"if {x}.__class__ is U: {v} = {x}")
         self.emit("else:")
@@ -232,6 +325,10 @@ class Writer:
     def _Between(self, e: ir.Between) -> str:
         x, lo, hi = self.expr(e.value), self.expr(e.low), self.expr(e.high)  # type: ignore[arg-type]
         v = self.var()
+        if all(n in self.known for n in (x, lo, hi)):
+            self.emit(f"{v} = {lo} <= {x} <= {hi}")
+            self.known.add(v)
+            return v
         self.emit(f"if {self.unknown_test(x, lo, hi)}: {v} = merge({x}, {lo}, {hi})")
         self.emit(f"else: {v} = {lo} <= {x} <= {hi}")
         return v
@@ -240,9 +337,10 @@ class Writer:
         if e.name == "if":
             return self._if(e)
         if e.name == "is_missing":
-            x = self.expr(e.args[0])
+            pure = self._pure(e)  # a field read: test it as read, without building its unknown value
+            x = self.expr(e.args[0]) if pure is None else pure
             v = self.var()
-            self.emit(f"{v} = {x}.__class__ is U")
+            self.emit(f"{v} = {x}" if pure is not None else f"{v} = {x}.__class__ is U")
             self.known.add(v)
             return v
         if e.name == "coalesce":
@@ -250,6 +348,12 @@ class Writer:
         impl = _builtin_impl(e.name)
         args = [self.expr(a) for a in e.args]
         v = self.var()
+        total = _TOTAL.get(e.name)
+        if (total is not None and tuple(a.type.kind for a in e.args) == total
+                and all(a in self.known for a in args)):
+            self.emit(f"{v} = {self.const(impl)}({', '.join(args)})")
+            self.known.add(v)
+            return v
         if args:
             self.emit(f"if {self.unknown_test(*args)}: {v} = merge({', '.join(args)})")
             self.emit("else:")
@@ -265,16 +369,20 @@ class Writer:
         c = self.expr(cond)
         v = self.var()
         self.emit(f"if {c} is True:")
-        self._branch(when_true, v)
+        a = self._branch(when_true, v)
         self.emit(f"elif {c} is False:")
-        self._branch(when_false, v)
+        b = self._branch(when_false, v)
         self.emit(f"else: {v} = {c}")
+        if c in self.known and a in self.known and b in self.known:
+            self.known.add(v)
         return v
 
-    def _branch(self, e: ir.Expr, target: str) -> None:
+    def _branch(self, e: ir.Expr, target: str) -> str:
         self.indent += 1
-        self.emit(f"{target} = {self.expr(e)}")
+        x = self.expr(e)
+        self.emit(f"{target} = {x}")
         self.indent -= 1
+        return x
 
     def _coalesce(self, e: ir.Func) -> str:
         v, seen = self.var(), []
@@ -284,6 +392,7 @@ class Writer:
             seen.append(x)
             if x in self.known:  # a value that is never unknown ends the search
                 self.emit(f"{v} = {x}")
+                self.known.add(v)  # every branch assigned a value that is not unknown
                 break
             self.emit(f"if {x}.__class__ is not U: {v} = {x}")
             self.emit("else:")
@@ -294,29 +403,112 @@ class Writer:
         self.indent -= opened
         return v
 
+    def _pure(self, e: ir.Expr) -> str | None:
+        """`e` as one side-effect-free Python expression that is never unknown, if it can be written so
+        (reads of fields always present, known values, comparisons and and/or/not of those), else None.
+        Python's and/or/not on booleans are Kleene logic without unknowns, short-circuiting alike."""
+        hoisted = self.hoisted.get(id(e))
+        if hoisted is not None:
+            return hoisted if hoisted in self.known else None
+        if isinstance(e, ir.Const):
+            return self.const(e.value) if e.type.kind != "any" and e.value.__class__ is not Unknown else None
+        if isinstance(e, ir.Ref):
+            if e.kind == "derived":
+                computed = self.derived_vars.get(e.path)
+                return computed if computed is not None and computed in self.known else None
+            if e.path not in self.present:
+                return None
+            if e.kind == "item":
+                return f"{self._item_vars(e.depth)[0]}[{self.const(e.field_name)}]"
+            fact, _, name = e.path.partition(".")
+            return f"env[{self.const(fact)}][{self.const(name)}]"
+        if isinstance(e, ir.Compare):
+            a, b = self._pure(e.left), self._pure(e.right)  # type: ignore[arg-type]
+            return None if a is None or b is None else f"({a} {_CMP[e.op]} {b})"
+        if isinstance(e, ir.Logic):
+            parts = [self._pure(x) for x in e.items]
+            if any(x is None for x in parts):
+                return None
+            return "(" + f" {e.op} ".join(parts) + ")"  # type: ignore[arg-type]
+        if isinstance(e, ir.Not):
+            a = self._pure(e.operand)  # type: ignore[arg-type]
+            return None if a is None else f"(not {a})"
+        if isinstance(e, ir.Arith) and e.op in ("+", "-"):
+            a, b = self._pure(e.left), self._pure(e.right)  # type: ignore[arg-type]
+            return None if a is None or b is None else f"({a} {e.op} {b})"
+        if isinstance(e, ir.Func) and _TOTAL.get(e.name) == tuple(a.type.kind for a in e.args):
+            args = [self._pure(a) for a in e.args]
+            if any(a is None for a in args):
+                return None
+            return f"{self.const(_builtin_impl(e.name))}({', '.join(args)})"  # type: ignore[arg-type]
+        if isinstance(e, ir.InSet) and all(isinstance(o, ir.Const) for o in e.options):
+            x = self._pure(e.value)  # type: ignore[arg-type]
+            if x is None:
+                return None
+            options = frozenset(o.value for o in e.options)  # type: ignore[attr-defined]
+            return f"(({x} in {self.const(options)}) != {e.negated})"
+        if isinstance(e, ir.Func) and e.name == "is_missing":
+            arg = e.args[0]
+            if not isinstance(arg, ir.Ref) or arg.kind not in ("item", "fact") or id(arg) in self.hoisted:
+                return None
+            if arg.kind == "item":
+                read = f"{self._item_vars(arg.depth)[0]}.get({self.const(arg.field_name)})"
+            else:
+                fact, _, name = arg.path.partition(".")
+                read = f"env[{self.const(fact)}].get({self.const(name)})"
+            return f"({read}.__class__ in {self.const(_ABSENT_CLASSES)})"
+        return None
+
     def _Aggregate(self, e: ir.Aggregate) -> str:
         if e.source is None:
             raise Unsupported("aggregate without a list")
         source = self._source(e.source)
         v = self.var()
-        self.emit(f"if {source}.__class__ is U: {v} = {source}")
-        self.emit("else:")
-        self.indent += 1
+        source_known = source in self.known
+        if not source_known:
+            self.emit(f"if {source}.__class__ is U: {v} = {source}")
+            self.emit("else:")
+            self.indent += 1
         saved = dict(self.hoisted)
-        self._hoist_item_free(e)
-        item, index = self.var("i"), self.var("n")
-        self.items.append((e.depth, item, index, e.source.path))
         try:
-            oks = self._filter_results(e, source, item, index)
-            if e.name in ("any", "all"):
-                self._quantifier(e, source, oks, v)
+            self._hoist_item_free(e)
+            invariant = [h for h in dict.fromkeys(self.hoisted[k] for k in self.hoisted if k not in saved)
+                         if h not in self.known]
+            if invariant and not self.items:
+                # Loop unswitching: the request values read inside the loop are rarely unknown; when none
+                # is, a copy of the loops where they count as known skips their per-item checks.
+                self.emit("if " + " and ".join(f"{h}.__class__ is not U" for h in invariant) + ":")
+                self.indent += 1
+                before = set(self.known)
+                self.known.update(invariant)
+                fast_known = self._loops(e, source, v)
+                self.known = before
+                self.indent -= 1
+                self.emit("else:")
+                self.indent += 1
+                result_known = self._loops(e, source, v) and fast_known
+                self.indent -= 1
             else:
-                self._collect(e, source, oks, item, index, v)
+                result_known = self._loops(e, source, v)
+        finally:
+            self.hoisted = saved
+        if not source_known:
+            self.indent -= 1
+        elif result_known:
+            self.known.add(v)
+        return v
+
+    def _loops(self, e: ir.Aggregate, source: str, v: str) -> bool:
+        """The filter and aggregate loops assigning `v`; True when `v` is then never unknown."""
+        item, index = self.var("i"), self.var("n")
+        self.items.append((e.depth, item, index, e.source.path))  # type: ignore[union-attr]
+        try:
+            oks, oks_known = self._filter_results(e, source, item, index)
+            if e.name in ("any", "all"):
+                return self._quantifier(e, source, oks, oks_known, v)
+            return self._collect(e, source, oks, oks_known, item, index, v)
         finally:
             self.items.pop()
-            self.hoisted = saved
-        self.indent -= 1
-        return v
 
     def _source(self, ref: ir.Ref) -> str:
         v = self.var()
@@ -325,6 +517,10 @@ class Writer:
             for _depth, item, _index, outer_path in reversed(self.items):
                 if ref.path.startswith(outer_path + "."):
                     field_name = ref.path.rsplit(".", 1)[1]
+                    if ref.path in self.present:
+                        self.emit(f"{v} = {item}[{self.const(field_name)}]")
+                        self.known.add(v)
+                        return v
                     self.emit(f"{v} = {item}.get({self.const(field_name)})")
                     self.emit(f"if {v} is None: {v} = {missing}")
                     return v
@@ -332,6 +528,10 @@ class Writer:
         fact, _, name = ref.path.partition(".")
         if "." in name:
             raise Unsupported("deep list path")
+        if ref.path in self.present:
+            self.emit(f"{v} = env[{self.const(fact)}][{self.const(name)}]")
+            self.known.add(v)
+            return v
         self.emit(f"{v} = env[{self.const(fact)}].get({self.const(name)})")
         self.emit(f"if {v} is None: {v} = {missing}")
         return v
@@ -343,74 +543,141 @@ class Writer:
                 for node in _item_free_roots(part):
                     self.hoisted[id(node)] = self.expr(node)
 
-    def _filter_results(self, e: ir.Aggregate, source: str, item: str, index: str) -> str | None:
-        """The `where` result per item, kept in the env under the aggregate's share key like the closure."""
+    def _loop_head(self, index: str, item: str, iterable: str) -> int:
+        """Emit `for index, item in enumerate(iterable):`; `_drop_index` may simplify it later."""
+        self.emit(f"for {index}, {item} in enumerate({iterable}):")
+        return len(self.lines) - 1
+
+    def _drop_index(self, at: int, index: str, replacement: str, skip: int = 0) -> None:
+        """When the loop body never reads `index` (only unknown values name it), loop without it:
+        the `for` line at `at` becomes `replacement`, and the `skip` lines after it are dropped."""
+        uses = re.compile(rf"\b{index}\b")
+        if any(uses.search(line) for line in self.lines[at + 1 + skip:]):
+            return
+        head = self.lines[at]
+        self.lines[at] = head[: len(head) - len(head.lstrip())] + replacement
+        del self.lines[at + 1: at + 1 + skip]
+
+    def _filter_results(self, e: ir.Aggregate, source: str, item: str, index: str) -> tuple[str | None, bool]:
+        """The `where` result per item, kept in the env under the aggregate's share key like the closure;
+        and whether every result is a boolean (never unknown)."""
         if e.where is None:
-            return None
+            return None, True
         oks = self.var("w")
         share = self.const(e.share) if e.share else None
         if share:
             self.emit(f"{oks} = env.get({share})")
             self.emit(f"if {oks} is None or len({oks}) != len({source}):")
             self.indent += 1
-        self.emit(f"{oks} = []")
-        self.emit(f"for {index}, {item} in enumerate({source}):")
-        self.indent += 1
-        ok = self.expr(e.where)
-        self.emit(f"{oks}.append({ok})")
-        self.indent -= 1
+        pure = self._pure(e.where)
+        if pure is not None:
+            self.emit(f"{oks} = [{pure} for {item} in {source}]")
+        else:
+            self.emit(f"{oks} = []")
+            at = self._loop_head(index, item, source)
+            self.indent += 1
+            ok = self.expr(e.where)
+            self.emit(f"{oks}.append({ok})")
+            self.indent -= 1
+            self._drop_index(at, index, f"for {item} in {source}:")
         if share:
             self.emit(f"env[{share}] = {oks}")
             self.indent -= 1
-        return oks
+        # the same share key is the same filter over the same list: whoever computed the shared
+        # results, they are booleans whenever this filter's are
+        return oks, pure is not None or ok in self.known
 
-    def _quantifier(self, e: ir.Aggregate, source: str, oks: str | None, v: str) -> None:
+    def _quantifier(self, e: ir.Aggregate, source: str, oks: str | None, oks_known: bool, v: str) -> bool:
         decisive = e.name == "any"
         if oks is None:
             self.emit(f"{v} = len({source}) > 0" if decisive else f"{v} = True")
-            return
+            return True
         unknown, ok = self.var("u"), self.var("x")
-        self.emit(f"{unknown} = None")
+        if not oks_known:
+            self.emit(f"{unknown} = None")
         self.emit(f"{v} = {not decisive}")
         self.emit(f"for {ok} in {oks}:")
         self.emit(f"    if {ok} is {decisive}:")
         self.emit(f"        {v} = {decisive}")
         self.emit("        break")
+        if oks_known:
+            return True
         self.emit(f"    if {ok} is not {not decisive}: {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
         self.emit(f"else: {v} = {not decisive} if {unknown} is None else {unknown}")
+        return False
 
-    def _collect(self, e: ir.Aggregate, source: str, oks: str | None, item: str, index: str, v: str) -> None:
+    def _collect(self, e: ir.Aggregate, source: str, oks: str | None, oks_known: bool, item: str, index: str,
+                 v: str) -> bool:
         unknown, acc = self.var("u"), self.var("s")
         self.emit(f"{unknown} = None")
         self.emit(f"{acc} = {'0' if e.name in ('count', 'sum') else '[]'}")
-        self.emit(f"for {index}, {item} in enumerate({source}):")
+        if oks is not None and e.projection is None and oks_known:  # count of a boolean filter
+            self.emit(f"{acc} = {oks}.count(True)")
+            self.emit(f"{v} = {acc}")
+            return True
+        if oks is not None and e.projection is None:
+            ok = self.var("x")
+            self.emit(f"for {ok} in {oks}:")
+            self.emit(f"    if {ok} is True: {acc} += 1")
+            self.emit(f"    elif {ok} is not False: {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
+            self.emit(f"if {unknown} is not None: {v} = {unknown}")
+            self.emit(f"else: {v} = {acc}")
+            return False
+        p = self._pure(e.projection) if e.projection is not None and e.name != "count" else None
+        if p is not None and (oks is None or oks_known):  # one comprehension picks the values
+            ok = self.var("x")
+            picks = (f"[{p} for {item}, {ok} in zip({source}, {oks}) if {ok} is True]" if oks is not None
+                     else f"[{p} for {item} in {source}]")
+            if e.name == "sum":
+                self.emit(f"{v} = sum({picks}, 0)")
+                return True
+            self.emit(f"{acc} = {picks}")
+            empty = Unknown(frozenset(), f"{e.source.path} has no matching items")  # type: ignore[union-attr]
+            self.emit(f"if not {acc}: {v} = {self.const(empty)}")
+            self.emit(f"else: {v} = {e.name}({acc})")
+            return False
+        at = self._loop_head(index, item, source)
         self.indent += 1
         if oks is not None:
             ok = self.var("x")
             self.emit(f"{ok} = {oks}[{index}]")
-            self.emit(f"if {ok} is False: continue")
             self.emit(f"if {ok} is not True:")
-            self.emit(f"    {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
+            self.emit(f"    if {ok} is not False: {unknown} = {ok} if {unknown} is None else merge({unknown}, {ok})")
             self.emit("    continue")
+        known = oks is None or oks_known
         if e.projection is None:
             self.emit(f"{acc} += 1")
         else:
             p = self.expr(e.projection)
-            self.emit(f"if {p}.__class__ is U: {unknown} = {p} if {unknown} is None else merge({unknown}, {p})")
-            if e.name == "count":
-                self.emit(f"else: {acc} += 1")
-            elif e.name == "sum":
-                self.emit(f"else: {acc} = {acc} + {p}")
+            if p in self.known:
+                self.emit(f"{acc} = {acc} + {p}" if e.name == "sum" else
+                          f"{acc} += 1" if e.name == "count" else f"{acc}.append({p})")
             else:
-                self.emit(f"else: {acc}.append({p})")
+                known = False
+                self.emit(f"if {p}.__class__ is U: {unknown} = {p} if {unknown} is None else merge({unknown}, {p})")
+                if e.name == "count":
+                    self.emit(f"else: {acc} += 1")
+                elif e.name == "sum":
+                    self.emit(f"else: {acc} = {acc} + {p}")
+                else:
+                    self.emit(f"else: {acc}.append({p})")
         self.indent -= 1
-        self.emit(f"if {unknown} is not None: {v} = {unknown}")
+        if oks is not None:
+            self._drop_index(at, index, f"for {item}, {ok} in zip({source}, {oks}):", skip=1)
+        else:
+            self._drop_index(at, index, f"for {item} in {source}:")
         if e.name in ("count", "sum"):
+            if known:
+                self.emit(f"{v} = {acc}")
+                return True
+            self.emit(f"if {unknown} is not None: {v} = {unknown}")
             self.emit(f"else: {v} = {acc}")
-            return
+            return False
         empty = Unknown(frozenset(), f"{e.source.path} has no matching items")  # type: ignore[union-attr]
+        self.emit(f"if {unknown} is not None: {v} = {unknown}")
         self.emit(f"elif not {acc}: {v} = {self.const(empty)}")
         self.emit(f"else: {v} = {e.name}({acc})")
+        return False
 
 
 def _item_free_roots(e: ir.Expr) -> Iterable[ir.Expr]:
@@ -433,7 +700,7 @@ def _builtin_impl(name: str) -> Any:
 _FORBIDDEN_CHARS = re.compile(r"[\'\"#\\\\]")  # no string, comment or escape can be written at all
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _ALLOWED = frozenset(_RUNTIME) | {"True", "False", "None", "bool", "int", "any", "o", "get", "append", "__class__",
-                                  "add", "abs", "isinstance", "str", "toordinal",
+                                  "add", "abs", "isinstance", "str", "toordinal", "count",
                                   "ValueError", "OverflowError", "ArithmeticError"}
 
 
@@ -471,9 +738,12 @@ def build(writer: Writer, label: str, signature: str = "env") -> Callable[..., A
     return fn
 
 
-def generate_function(e: ir.Expr, label: str = "expression") -> Fn:
-    """`fn(env) -> value`, equal to `e.fn`; raises Unsupported if it cannot be generated."""
-    writer = Writer()
+def generate_function(e: ir.Expr, label: str = "expression", present: frozenset[str] = frozenset()) -> Fn:
+    """`fn(env) -> value`, equal to `e.fn`; raises Unsupported if it cannot be generated.
+
+    `present`: field paths the env's facts always hold (`Schema.present`), read without checks.
+    """
+    writer = Writer(present)
     try:
         result = writer.expr(e)
     except RecursionError:
@@ -482,29 +752,34 @@ def generate_function(e: ir.Expr, label: str = "expression") -> Fn:
     return build(writer, label)
 
 
-def generate_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values") -> Fn:
+def generate_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values",
+                         present: frozenset[str] = frozenset()) -> Fn:
     """`fn(env)` storing each named value in env, in order (later ones read earlier ones)."""
-    writer = Writer()
+    writer = Writer(present)
     try:
         for name, e in assignments:
-            writer.emit(f"env[{writer.const(name)}] = {writer.expr(e)}")
+            writer.assigning = (name, e)
+            value = writer.expr(e)
+            writer.emit(f"env[{writer.const(name)}] = {value}")
+            writer.derived_vars[name] = value  # later reads use the local
     except RecursionError:
         raise Unsupported("expression too deep") from None
     writer.emit("return env")
     return build(writer, label)
 
 
-def fast_function(e: ir.Expr, label: str = "expression") -> Fn:
+def fast_function(e: ir.Expr, label: str = "expression", present: frozenset[str] = frozenset()) -> Fn:
     """The generated function when possible, else the reference closure."""
     try:
-        return generate_function(e, label)
+        return generate_function(e, label, present)
     except Unsupported:
         return e.fn
 
 
-def fast_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values") -> Fn:
+def fast_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values",
+                     present: frozenset[str] = frozenset()) -> Fn:
     try:
-        return generate_assignments(assignments, label)
+        return generate_assignments(assignments, label, present)
     except Unsupported:
         fns = [(name, e.fn) for name, e in assignments]
 

@@ -81,6 +81,28 @@ class Schema:
             t = t.field_map().get(step)
         return t
 
+    def present(self, point: str) -> frozenset[str]:
+        """Dotted paths that are never absent (nor None) in facts bound for `point`.
+
+        The point's validator requires every fact of the point and, in each record, the fields
+        `required` names (null is refused for them); so those fact fields are always there.
+        Required fields of list items are there in every item, whether or not the list is.
+        The code generator skips the absent/unknown checks of these reads.
+        """
+        out: set[str] = set()
+
+        def walk(t: Type, path: str) -> None:
+            needed = self.required.get(path, frozenset())
+            for name, ft in t.fields:
+                if name in needed and ft.kind != "any":
+                    out.add(f"{path}.{name}")
+                if ft.kind == "list":  # an item, when there is one, has its required fields
+                    walk(ft, f"{path}.{name}")
+
+        for fact in self.points[point].facts:
+            walk(self.types[fact], fact)
+        return frozenset(out)
+
     def bind(self, point: str, facts: Any) -> dict[str, Any]:
         """Validated, normalised facts for `point`; raises FactsError with every problem."""
         try:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from dealerpolicy.engine.evaluate import same_value
-from dealerpolicy.lang import codegen
-from dealerpolicy.lang.check import Scope, check
+from dealerpolicy.lang import codegen, ir
+from dealerpolicy.lang.check import Param, Scope, check
 from dealerpolicy.lang.parser import parse
+from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.load import load_rulebook
 from dealerpolicy.schema import types as T
 
@@ -98,3 +101,103 @@ def test_too_deep_for_python_falls_back_to_the_closure():
     fn = codegen.fast_function(expr)
     assert fn is expr.fn
     assert fn({"order": {"amount": 5, "note": "y"}}) is True
+
+
+# --------------------------------------------------------------------------- reads the schema guarantees
+
+_ITEM = T.list_of("invoices", {"amount": T.MONEY, "paid": T.MONEY, "due": T.DATE, "note": T.STRING})
+G_SCOPE = Scope(
+    facts={"order": T.record("order", {"amount": T.MONEY, "date": T.DATE, "note": T.STRING}),
+           "dealer": T.record("dealer", {"invoices": _ITEM, "limit": T.MONEY, "region": T.STRING})},
+    derived={"cut": T.DATE}, params={"floor": Param(T.MONEY, Decimal("10"))})
+# required: order.amount, order.date and the items' amount and due; optional: everything else
+PRESENT = frozenset({"order.amount", "order.date", "dealer.invoices.amount", "dealer.invoices.due"})
+_D1, _D2, _D3 = date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10)
+G_ENVS = [
+    {"order": {"amount": Decimal("100"), "date": _D2}, "dealer": {}, "cut": _D2},  # optional list absent
+    {"order": {"amount": Decimal("100"), "date": _D2}, "dealer": {"invoices": []}, "cut": _D2},  # empty list
+    {"order": {"amount": Decimal("5"), "date": _D2, "note": "x"}, "cut": _D1,
+     "dealer": {"invoices": [{"amount": Decimal("50"), "due": _D1, "paid": Decimal("20")},
+                             {"amount": Decimal("70"), "due": _D3},  # paid absent: its projection is unknown
+                             {"amount": Decimal("30"), "due": _D1, "paid": Decimal("30"), "note": "n"}],
+                "limit": Decimal("60")}},
+    {"order": {"amount": Decimal("5"), "date": _D2}, "dealer": {"invoices": [{"amount": Decimal("1"), "due": _D1}]},
+     "cut": Unknown(frozenset({"x"}), "no cut")},  # a request value read inside the loop is unknown
+]
+G_EXPRS = [
+    "sum(dealer.invoices.amount where due < order.date)",
+    "count(dealer.invoices where due < order.date)",
+    "sum(dealer.invoices.amount where due < order.date) / count(dealer.invoices where due < order.date)",
+    "sum(dealer.invoices.amount - paid where due < order.date)",  # paid optional: unknown for some items
+    "count(dealer.invoices where is_missing(paid) or paid < amount)",
+    "sum(dealer.invoices.amount - paid where is_missing(note))",
+    "max(dealer.invoices.amount where amount > floor)",
+    "min(days_between(dealer.invoices.due, order.date) where due < cut)",
+    "any(dealer.invoices where due >= cut and amount > ¥0)",
+    "all(dealer.invoices where due < cut or not (amount > order.amount))",
+    "count(dealer.invoices where year(due) == year(order.date) and month(due) == month(order.date))",
+    "coalesce(dealer.limit, order.amount) + order.amount",
+    "is_missing(order.note) or order.amount > dealer.limit",
+    "order.amount > floor and not is_missing(dealer.region)",
+    "if(order.amount > ¥10, order.amount - ¥10, dealer.limit)",
+    "order.date between cut and 2026-12-31",
+    "-order.amount * 2 > dealer.limit",
+]
+
+
+@pytest.mark.parametrize("text", G_EXPRS)
+def test_reads_of_required_fields_skip_their_checks_and_keep_the_closures_values(text):
+    expr = check(parse(text), G_SCOPE, text=text)
+    fast, plain = codegen.generate_function(expr, present=PRESENT), codegen.generate_function(expr)
+    for env in G_ENVS:
+        reference = expr.fn(dict(env))
+        assert same_value(fast(dict(env)), reference), (text, env)
+        assert same_value(plain(dict(env)), reference), (text, env)
+    if not any(name in text for name in ("paid", "note")):  # only required item fields: no per-item checks
+        assert "item_missing" not in fast.generated_source
+    assert "item_missing" in plain.generated_source or "invoices" not in text
+
+
+def test_shared_filter_results_are_one_comprehension_and_reused():
+    text = "sum(dealer.invoices.amount where due < order.date) / count(dealer.invoices where due < order.date)"
+    expr = check(parse(text), G_SCOPE, text=text)
+    fn = codegen.generate_function(expr, present=PRESENT)
+    assert " for i" in fn.generated_source and "enumerate" not in fn.generated_source
+    env = dict(G_ENVS[2])
+    assert fn(env) == Decimal("40")
+    assert [k for k in env if k.startswith("$w:")] and env[next(k for k in env if k.startswith("$w:"))] == [
+        True, False, True]
+
+
+def test_derived_tables_generated_inline_name_the_table_when_no_row_matches():
+    """A table without a default and a key outside its rows: the same unknown value as the closure."""
+    from dealerpolicy.rulebook.policy import TableRowPlan
+
+    on = check(parse("month(order.date)"), G_SCOPE, text="month(order.date)")
+    one = check(parse("1"), G_SCOPE, text="1")
+    rows = (TableRowPlan("[1, 6]", low=1, high=6, value=one),)
+
+    def closure(env):
+        x = on.fn(env)
+        if x.__class__ is Unknown:
+            return x
+        for plan in rows:
+            if plan.contains(x):
+                return plan.value.fn(env)
+        return Unknown(frozenset(), f"half: no row for {x}")
+
+    table = ir.TableLookup(T.INTEGER, 0, 0, fn=closure, on=on, rows=rows)
+    fn = codegen.generate_assignments([("half", table)], present=PRESENT)
+    assert "no_row" in fn.generated_source
+    for day in (date(2026, 3, 1), date(2026, 9, 1)):
+        env = {"order": {"amount": Decimal(1), "date": day}}
+        assert same_value(fn(dict(env))["half"], closure(env))
+
+
+def test_schema_present_lists_required_fields_of_the_points_facts_and_of_list_items():
+    present = BOOK.schema.present("order")
+    assert {"order.amount", "order.date", "dealer.status", "dealer.invoices.due_date"} <= present
+    assert "dealer.credit_grade" not in present  # optional
+    assert "dealer.invoices" not in present  # an optional list
+    assert "dealer.invoices.paid_date" not in present  # optional item field
+    assert not any(p.startswith("application.") for p in present)  # not a fact of this point
