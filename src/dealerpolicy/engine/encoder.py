@@ -19,12 +19,15 @@ from dealerpolicy.lang.codegen import Unsupported, Writer, build
 Encoder = Callable[[dict[str, Any], dict[str, Any], set[str]], None]
 
 
-def generate_encoder(keys: list[KeySpec], overflow: Callable[[str, Any], Any], label: str) -> Encoder:
+def generate_encoder(keys: list[KeySpec], overflow: Callable[[str, Any], Any], label: str,
+                     present: frozenset[str] = frozenset()) -> Encoder:
     """`encode(env, flat, absent)`; `overflow(key, value)` raises for numbers too large to be exact.
 
+    `present`: fact field paths bound facts always hold (`Schema.present`); a key computed only
+    from those and constants is never unknown, so its absent check is left out.
     Raises Unsupported when a key cannot be generated (the caller keeps the KeySpec loop).
     """
-    w = Writer()
+    w = Writer(present)
     for spec in keys:
         if spec.expr is None:
             raise Unsupported(f"key {spec.key} has no expression")
@@ -32,9 +35,13 @@ def generate_encoder(keys: list[KeySpec], overflow: Callable[[str, Any], Any], l
         w.emit(f"if {key} not in flat:")  # a fact key several policies read is encoded once
         w.indent += 1
         x = w.expr(spec.expr)
+        known = x in w.known
         if spec.negate:
-            w.emit(f"{x} = (not {x}) if {x}.__class__ is bool else {x}")
-        w.emit(f"if {x} is None or {x}.__class__ is U: absent.add({key})")
+            w.emit(f"{x} = not {x}" if known else f"{x} = (not {x}) if {x}.__class__ is bool else {x}")
+        if known:  # never None nor unknown: the encoding's first test opens the chain
+            w.emit("if False: pass")
+        else:
+            w.emit(f"if {x} is None or {x}.__class__ is U: absent.add({key})")
         _emit_encoding(w, spec, key, x, overflow)
         w.indent -= 1
     w.emit("return None")

@@ -74,12 +74,13 @@ class _PolicyPart:
         self.derive = fast_assignments([(d.name, d.expr) for d in self.policy.derived], self.policy.key, present)
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
         try:
-            self.encoder: Encoder | None = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact")
+            self.encoder: Encoder | None = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact",
+                                                            present)
         except Unsupported:
             self.encoder = None
         self.rule_keys = compiled.rule_keys
         self.point = point
-        whens = [fast_function(rule.when, f"{self.policy.key} {rule.id}") for rule in self.policy.rules]
+        whens = [fast_function(rule.when, f"{self.policy.key} {rule.id}", present) for rule in self.policy.rules]
         self.named = [(rule, f"{tag}{rule.id}", compiled.rule_keys[rule.id], when)
                       for rule, when in zip(self.policy.rules, whens, strict=True)]
         # durable's rule name → (definition order, rule, severity, is_missing() probes): when a rule
