@@ -40,7 +40,7 @@ class PolicyResult:
     unknown: list[tuple[Rule, Unknown]]
     severity: int = 0
     lenient_note: str | None = None
-    flagged: set[str] = field(default_factory=set)  # missing inputs named by matched is_missing() tests
+    flagged: frozenset[str] = frozenset()  # missing inputs named by matched is_missing() tests
 
 
 @dataclass
@@ -135,17 +135,31 @@ class _PolicyPart:
             else:
                 flat[key] = encoded
 
-    def result(self, env: dict, fired: list[str], absent: set[str]) -> PolicyResult:
+    def result(self, env: dict, fired: set[str], absent: set[str]) -> PolicyResult:
         """Matched rules (durable's answer), and rules left unknown because a key they read is absent."""
-        by_name = self.by_name
-        hits = sorted(by_name[name] for name in fired if name in by_name) if fired else ()
-        matched = [hit[1] for hit in hits]
-        severity = max([hit[2] for hit in hits], default=0)
+        matched: list[Rule] = []
+        severity = 0
+        flagged = _NONE
+        if fired:
+            by_name = self.by_name
+            hits = sorted([by_name[name] for name in fired if name in by_name])
+            for _, rule, rule_severity, probes in hits:
+                matched.append(rule)
+                if rule_severity > severity:
+                    severity = rule_severity
+                for probe in probes:
+                    value = probe(env)
+                    if value.__class__ is Unknown:
+                        flagged = flagged | value.paths
         unknown: list[tuple[Rule, Unknown]] = []
         if absent:
             readers = self.readers
-            suspects = {entry[0]: entry for key in absent if key in readers for entry in readers[key]}
-            for _, (_, rule, name, when, missing_severity) in sorted(suspects.items()):
+            if len(absent) == 1:  # the usual case: the readers of one key, already in definition order
+                suspects = readers.get(next(iter(absent)), ())
+            else:
+                by_index = {entry[0]: entry for key in absent if key in readers for entry in readers[key]}
+                suspects = [by_index[i] for i in sorted(by_index)]
+            for _, rule, name, when, missing_severity in suspects:
                 if name in fired:
                     continue
                 verdict = when(env)
@@ -156,14 +170,12 @@ class _PolicyPart:
                         hint="report it with the request"))
                 if verdict.__class__ is Unknown and missing_severity is not None:
                     unknown.append((rule, verdict))
-                    severity = max(severity, missing_severity)
-        flagged: set[str] = set()
-        for hit in hits:
-            for probe in hit[3]:
-                value = probe(env)
-                if value.__class__ is Unknown:
-                    flagged |= value.paths
+                    if missing_severity > severity:
+                        severity = missing_severity
         return PolicyResult(self.policy, env, matched, unknown, severity, flagged=flagged)
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 class _Combined:
