@@ -30,7 +30,7 @@ from dealerpolicy.rulebook.policy import Policy, Rule
 from dealerpolicy.schema.model import Point
 
 
-@dataclass
+@dataclass(slots=True)
 class PolicyResult:
     """What one policy version said about a request."""
 
@@ -43,7 +43,7 @@ class PolicyResult:
     flagged: frozenset[str] = frozenset()  # missing inputs named by matched is_missing() tests
 
 
-@dataclass
+@dataclass(slots=True)
 class Evaluation:
     """The engine's raw result; `explain` turns it into the decision JSON."""
 
@@ -221,18 +221,21 @@ class _InForce:
     lenient: bool  # some policy asks for the version most lenient to the dealer (从旧兼从轻)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job:
-    """One request on its way through the steps of `Engine.evaluate` / `evaluate_many`."""
+    """One request on its way through the steps of `Engine.evaluate` / `evaluate_many`.
+
+    The step results are filled in as the steps run (only when some policy is in force).
+    """
 
     point: Point
     facts: dict[str, Any]
     when: date
     plan: _InForce
-    envs: list[dict[str, Any]] = field(default_factory=list)
-    flat: dict[str, Any] = field(default_factory=dict)
-    absent: set[str] = field(default_factory=set)
-    fired: set[str] = field(default_factory=set)
+    envs: list[dict[str, Any]] = None  # type: ignore[assignment]
+    flat: dict[str, Any] = None  # type: ignore[assignment]
+    absent: set[str] = None  # type: ignore[assignment]
+    fired: set[str] = None  # type: ignore[assignment]
     index: int = 0
     elapsed_ns: int = 0
 
