@@ -30,6 +30,17 @@ class Unknown:
 
 
 def merge_unknown(*values: object) -> Unknown:
+    """One unknown value naming every missing input of `values` (the first reason other than missing)."""
+    found = None
+    for v in values:
+        if isinstance(v, Unknown):
+            if found is not None:
+                return _merge_all(values)
+            found = v
+    return found if found is not None else Unknown(frozenset(), "missing")  # one: itself (values are immutable)
+
+
+def _merge_all(values: tuple[object, ...]) -> Unknown:
     paths: set[str] = set()
     reasons = []
     for v in values:
