@@ -5,9 +5,10 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from dealerpolicy.engine.evaluate import Evaluation, PolicyResult
+from dealerpolicy.engine.evaluate import Evaluation
 from dealerpolicy.explain.jsonvalues import to_json
-from dealerpolicy.explain.trace import Labeller, derived_story, derived_used, reasons, why_not
+from dealerpolicy.explain.matched import RulePlan
+from dealerpolicy.explain.trace import Labeller, derived_used, why_not
 from dealerpolicy.lang import ir
 from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 
@@ -40,12 +41,13 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
         if result.lenient_note:
             notes.append(f"{result.policy.id}: {result.lenient_note}")
         for rule in result.matched:
-            entry, values = _matched_entry(rule, result, cache, lab, lang, stories, items)
+            plan = cache.plan(rule, lab)
+            entry, values = plan.entry(result.env, stories, items)
             severity = point.severity(rule.outcome)
             matched.append((severity, entry))
-            for name, (value, kind) in values.items():
+            for name, _, json in plan.outputs:
                 if severity > output_severity.get(name, -1):
-                    outputs[name], output_severity[name] = to_json(value, kind), severity
+                    outputs[name], output_severity[name] = json(values[name]), severity
             if "legal_review" in rule.tags:
                 notes.append(LEGAL_NOTE[lang].format(rule=rule.id))
         for rule, unknown in result.unknown:
@@ -90,6 +92,7 @@ class _PolicyCache:
         self.derived = {d.name: d for d in policy.derived}
         self.derived_labels = {d.name: d.label for d in policy.derived}
         self.used: dict[ir.Expr, list[Derived]] = {}
+        self.id, self.version, self.key = policy.id, policy.version, policy.key
         self.labellers: dict[str, Labeller] = {}  # by language
 
     def labeller(self, labels: dict, lang: str) -> Labeller:
@@ -104,6 +107,13 @@ class _PolicyCache:
             used = self.used[rule.when] = [self.derived[n] for n in derived_used(rule.when, self.derived)]
         return used
 
+    def plan(self, rule: Rule, lab: Labeller) -> RulePlan:
+        """The plan of a matched rule's entry, kept by the Labeller (one per language and labels)."""
+        plan = lab.rule_plans.get(id(rule))
+        if plan is None:
+            plan = lab.rule_plans[id(rule)] = RulePlan(rule, self.derived_used(rule), lab, (self.id, self.version, self.key))
+        return plan
+
 
 _CACHES: dict[int, _PolicyCache] = {}  # by id(policy); an entry is dropped when its policy is freed
 
@@ -114,34 +124,3 @@ def _policy_cache(policy: Policy) -> _PolicyCache:
         cache = _CACHES[id(policy)] = _PolicyCache(policy)
         weakref.finalize(policy, _CACHES.pop, id(policy), None)
     return cache
-
-
-def _matched_entry(rule: Rule, result: PolicyResult, cache: _PolicyCache, lab: Labeller, lang: str,
-                   stories: dict[tuple[str, str], dict[str, Any]], items: dict):
-    env = result.env
-    values = {name: (e.fn(env), e.type.kind) for name, e in rule.outputs.items()}
-    message_env = dict(env)
-    message_env.update({name: v for name, (v, _) in values.items()})
-    entry = {
-        "policy": result.policy.id,
-        "version": result.policy.version,
-        "rule": rule.id,
-        "clause": rule.clause,
-        "outcome": rule.outcome,
-        "title": rule.title[lang],
-        "message": rule.templates[lang].render(message_env),
-        "reasons": reasons(rule.when, env, lab),
-        "derived": [_story(stories, result.policy.key, d, env, lab, items) for d in cache.derived_used(rule)],
-        "outputs": {name: to_json(v, kind) for name, (v, kind) in values.items()},
-        "tags": list(rule.tags),
-    }
-    return entry, values
-
-
-def _story(stories: dict[tuple[str, str], dict[str, Any]], policy: str, derived: Any, env: dict,
-           lab: Labeller, items: dict) -> dict[str, Any]:
-    key = (policy, derived.name)
-    story = stories.get(key)
-    if story is None:
-        story = stories[key] = derived_story(derived, env, lab, items)
-    return story

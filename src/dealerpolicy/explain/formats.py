@@ -1,0 +1,143 @@
+"""`format_value` and `to_json` specialised by a node's static type kind.
+
+An explanation knows each node's kind when its plan is built, so the per-value dispatch on the
+kind can be done once. Each formatter handles the exact common classes itself and hands every
+other value to the generic function, so it returns exactly what the generic function returns.
+
+Formatting a date or a Decimal costs far more than a dictionary look-up, and requests repeat the
+same dates and amounts, so their texts are memoised (bounded: a full memo starts afresh). Only
+values whose text depends on their value alone are memoised: exact `date`, `int` and finite,
+non-zero `Decimal` (equal Decimals then print the same; -0 and 0 do not; NaNs do not hash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dealerpolicy.explain.jsonvalues import to_json
+from dealerpolicy.lang.values import CENT, format_decimal, format_percent, format_value
+
+Formatter = Callable[[Any], Any]
+
+_LIMIT = 20_000  # entries per memo
+
+
+class _Memo(dict):
+    """Texts by value, for values whose text depends on their value alone."""
+
+    def keep(self, key: Any, text: str) -> str:
+        if len(self) >= _LIMIT:
+            self.clear()
+        self[key] = text
+        return text
+
+
+_ISO, _MONEY_INT, _MONEY_DEC, _MONEY_JSON, _DECIMAL, _PERCENT = (_Memo() for _ in range(6))
+
+
+def _iso(v: date) -> str:
+    text = _ISO.get(v)
+    return text if text is not None else _ISO.keep(v, v.isoformat())
+
+
+def _by_value(memo: _Memo, v: Decimal, compute: Callable[[Decimal], str]) -> str:
+    try:
+        text = memo.get(v)
+    except TypeError:  # a signalling NaN does not hash
+        return compute(v)
+    if text is None:
+        text = memo.keep(v, compute(v)) if v.is_finite() and not v.is_zero() else compute(v)
+    return text
+
+
+def _decimal(v: Decimal) -> str:
+    return _by_value(_DECIMAL, v, format_decimal)
+
+
+def _percent(v: Decimal) -> str:
+    return _by_value(_PERCENT, v, format_percent)
+
+
+def _money_text(v: Decimal) -> str:
+    return f"¥{v:,.2f}"
+
+
+def _text_money(v: Any) -> str:
+    cls = v.__class__
+    if cls is int:
+        text = _MONEY_INT.get(v)
+        return text if text is not None else _MONEY_INT.keep(v, f"¥{v:,}.00")
+    if cls is Decimal:
+        return _by_value(_MONEY_DEC, v, _money_text)
+    return format_value(v, "money")
+
+
+def _text_percent(v: Any) -> str:
+    return _percent(v) if v.__class__ is Decimal else format_value(v, "percent")
+
+
+def _text_plain(kind: str) -> Formatter:
+    def text(v: Any) -> str:
+        cls = v.__class__
+        if cls is str:
+            return v
+        if cls is int:
+            return str(v)
+        if cls is date:
+            return _iso(v)
+        if cls is Decimal:
+            return _decimal(v)
+        return format_value(v, kind)
+    return text
+
+
+def _money_json(v: Decimal) -> str:
+    cents = v.quantize(CENT)  # str() of a 2-place Decimal is plain text, as f"{value:.2f}"
+    return str(cents) if cents == v else f"{v.normalize():f}"
+
+
+def _json_money(v: Any) -> Any:
+    cls = v.__class__
+    if cls is int:
+        return f"{v}.00"
+    if cls is Decimal:
+        return _by_value(_MONEY_JSON, v, _money_json)
+    return to_json(v, "money")
+
+
+def _json_plain(kind: str) -> Formatter:
+    number = _percent if kind == "percent" else _decimal
+
+    def json(v: Any) -> Any:
+        cls = v.__class__
+        if cls is str or cls is bool or cls is int:
+            return v
+        if cls is date:
+            return _iso(v)
+        if cls is Decimal:
+            return number(v)
+        return to_json(v, kind)
+    return json
+
+
+_TEXT: dict[str, Formatter] = {"money": _text_money, "percent": _text_percent}
+_JSON: dict[str, Formatter] = {"money": _json_money}
+
+
+def text_formatter(kind: str) -> Formatter:
+    """A function equal to `format_value(v, kind)` for every value v."""
+    fmt = _TEXT.get(kind)
+    if fmt is None:
+        fmt = _TEXT[kind] = _text_plain(kind)
+    return fmt
+
+
+def json_formatter(kind: str) -> Formatter:
+    """A function equal to `to_json(v, kind)` for every value v."""
+    fmt = _JSON.get(kind)
+    if fmt is None:
+        fmt = _JSON[kind] = _json_plain(kind)
+    return fmt
