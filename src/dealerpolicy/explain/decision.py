@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import weakref
+from datetime import date
 from typing import Any
 
 from dealerpolicy.engine.evaluate import Evaluation
+from dealerpolicy.explain.formats import iso
 from dealerpolicy.explain.jsonvalues import to_json
 from dealerpolicy.explain.matched import RulePlan
 from dealerpolicy.explain.trace import Labeller, derived_used, why_not
@@ -35,11 +37,15 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     not_matched: list[dict[str, Any]] = []
     stories: dict[tuple[str, str], dict[str, Any]] = {}  # one story per derived value per decision
     for result in ev.results:
-        cache = _policy_cache(result.policy)
-        lab = cache.labeller(labels, lang)
-        items: dict[tuple[str, str], list[dict[str, Any]]] = {}  # aggregates' list items, shared
         if result.lenient_note:
             notes.append(f"{result.policy.id}: {result.lenient_note}")
+        if not (result.matched or result.unknown or with_why_not):
+            continue  # nothing of this policy to explain
+        cache = _CACHES.get(id(result.policy)) or _policy_cache(result.policy)
+        lab = cache.labellers.get(lang)
+        if lab is None or lab.labels is not labels:
+            lab = cache.labeller(labels, lang)
+        items: dict[tuple[str, str], list[dict[str, Any]]] = {}  # aggregates' list items, shared
         for rule in result.matched:
             plan = cache.plan(rule, lab)
             entry, values = plan.entry(result.env, stories, items)
@@ -62,12 +68,13 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
                 if rule.id not in decided:
                     not_matched.append({"policy": result.policy.id, "rule": rule.id, "title": rule.title[lang],
                                         "outcome": rule.outcome, "failed": why_not(rule.when, result.env, lab)})
-    matched.sort(key=lambda m: -m[0])
+    if len(matched) > 1:
+        matched.sort(key=lambda m: -m[0])
     decision: dict[str, Any] = {
         "decision_id": decision_id,
         "point": point.name,
         "subject": to_json(ev.subject, ""),
-        "as_of": ev.as_of.isoformat(),
+        "as_of": iso(ev.as_of) if ev.as_of.__class__ is date else ev.as_of.isoformat(),
         "outcome": ev.outcome,
         "matched": [m for _, m in matched],
         "outputs": outputs,

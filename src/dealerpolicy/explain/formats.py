@@ -38,40 +38,57 @@ class _Memo(dict):
 _ISO, _MONEY_INT, _MONEY_DEC, _MONEY_JSON, _DECIMAL, _PERCENT = (_Memo() for _ in range(6))
 
 
-def _iso(v: date) -> str:
-    text = _ISO.get(v)
-    return text if text is not None else _ISO.keep(v, v.isoformat())
-
-
-def _by_value(memo: _Memo, v: Decimal, compute: Callable[[Decimal], str]) -> str:
-    try:
-        text = memo.get(v)
-    except TypeError:  # a signalling NaN does not hash
-        return compute(v)
-    if text is None:
-        text = memo.keep(v, compute(v)) if v.is_finite() and not v.is_zero() else compute(v)
+def _miss(memo: _Memo, v: Any, compute: Callable[[Any], str]) -> str:
+    """Compute a text; remember it if its value alone decides it (not for -0, 0, NaN, infinity)."""
+    text = compute(v)
+    if v.__class__ is not Decimal or (v.is_finite() and not v.is_zero()):
+        memo.keep(v, text)
     return text
 
 
-def _decimal(v: Decimal) -> str:
-    return _by_value(_DECIMAL, v, format_decimal)
+def iso(v: date, _get: Callable = _ISO.get) -> str:
+    """`v.isoformat()` of an exact date."""
+    text = _get(v)
+    return text if text is not None else _miss(_ISO, v, date.isoformat)
 
 
-def _percent(v: Decimal) -> str:
-    return _by_value(_PERCENT, v, format_percent)
+# Look-ups of a Decimal catch TypeError: a signalling NaN does not hash (and is never memoised).
+
+def _decimal(v: Decimal, _get: Callable = _DECIMAL.get) -> str:
+    try:
+        text = _get(v)
+    except TypeError:
+        text = None
+    return text if text is not None else _miss(_DECIMAL, v, format_decimal)
 
 
-def _money_text(v: Decimal) -> str:
+def _percent(v: Decimal, _get: Callable = _PERCENT.get) -> str:
+    try:
+        text = _get(v)
+    except TypeError:
+        text = None
+    return text if text is not None else _miss(_PERCENT, v, format_percent)
+
+
+def _money_int(v: int) -> str:
+    return f"¥{v:,}.00"
+
+
+def _money_dec(v: Decimal) -> str:
     return f"¥{v:,.2f}"
 
 
-def _text_money(v: Any) -> str:
+def _text_money(v: Any, _get_dec: Callable = _MONEY_DEC.get, _get_int: Callable = _MONEY_INT.get) -> str:
     cls = v.__class__
-    if cls is int:
-        text = _MONEY_INT.get(v)
-        return text if text is not None else _MONEY_INT.keep(v, f"¥{v:,}.00")
     if cls is Decimal:
-        return _by_value(_MONEY_DEC, v, _money_text)
+        try:
+            text = _get_dec(v)
+        except TypeError:
+            text = None
+        return text if text is not None else _miss(_MONEY_DEC, v, _money_dec)
+    if cls is int:
+        text = _get_int(v)
+        return text if text is not None else _miss(_MONEY_INT, v, _money_int)
     return format_value(v, "money")
 
 
@@ -80,14 +97,15 @@ def _text_percent(v: Any) -> str:
 
 
 def _text_plain(kind: str) -> Formatter:
-    def text(v: Any) -> str:
+    def text(v: Any, _get_iso: Callable = _ISO.get) -> str:
         cls = v.__class__
         if cls is str:
             return v
+        if cls is date:
+            text = _get_iso(v)
+            return text if text is not None else _miss(_ISO, v, date.isoformat)
         if cls is int:
             return str(v)
-        if cls is date:
-            return _iso(v)
         if cls is Decimal:
             return _decimal(v)
         return format_value(v, kind)
@@ -99,24 +117,29 @@ def _money_json(v: Decimal) -> str:
     return str(cents) if cents == v else f"{v.normalize():f}"
 
 
-def _json_money(v: Any) -> Any:
+def _json_money(v: Any, _get: Callable = _MONEY_JSON.get) -> Any:
     cls = v.__class__
+    if cls is Decimal:
+        try:
+            text = _get(v)
+        except TypeError:
+            text = None
+        return text if text is not None else _miss(_MONEY_JSON, v, _money_json)
     if cls is int:
         return f"{v}.00"
-    if cls is Decimal:
-        return _by_value(_MONEY_JSON, v, _money_json)
     return to_json(v, "money")
 
 
 def _json_plain(kind: str) -> Formatter:
     number = _percent if kind == "percent" else _decimal
 
-    def json(v: Any) -> Any:
+    def json(v: Any, _get_iso: Callable = _ISO.get) -> Any:
         cls = v.__class__
         if cls is str or cls is bool or cls is int:
             return v
         if cls is date:
-            return _iso(v)
+            text = _get_iso(v)
+            return text if text is not None else _miss(_ISO, v, date.isoformat)
         if cls is Decimal:
             return number(v)
         return to_json(v, kind)

@@ -14,7 +14,6 @@ no rulebook text is ever evaluated.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from dealerpolicy.explain.formats import json_formatter, text_formatter
@@ -74,7 +73,9 @@ class Operand:
             v = self.fn(env)
         except Exception:  # noqa: BLE001
             v = _ERROR
-        return self.show(v), {"value": self.json(v), **self.keys}
+        if isinstance(v, Unknown):
+            return self.unknown, {"value": None, **self.keys}
+        return (self.prefix + self.text(v)).strip(), {"value": self.json(v), **self.keys}
 
 
 class Atom:
@@ -95,15 +96,22 @@ class Atom:
 
     def entry(self, env: dict) -> dict[str, Any]:
         """The atom's reason: expression, values, result, claim and text."""
-        result = self.result(env)
+        try:
+            result = self.fn(env)
+        except Exception:  # noqa: BLE001
+            result = None
+        if result.__class__ is not bool:
+            result = None
         entry, claim = self._build(env, result)
         if self.negated:
             entry["result"] = result = None if result is None else not result
             claim = f"{self.not_word} ({claim})"
+            entry["claim"] = claim
+            entry["text"] = f"{claim} → {self.results[result]}"
+            entry["negated"] = True
+            return entry
         entry["claim"] = claim
         entry["text"] = f"{claim} → {self.results[result]}"
-        if self.negated:
-            entry["negated"] = True
         return entry
 
     def text(self, env: dict) -> str:
@@ -327,6 +335,8 @@ class AggregateItems:
             known = None
         scope: dict | None = None  # the env with the current item, copied only when a filter must run
         out = []
+        counted = f"): {self.counted}"
+        shown = formats.get
         for i, item in enumerate(items):
             if where is None:
                 ok: Any = True
@@ -337,10 +347,14 @@ class AggregateItems:
                     scope = dict(env)
                 scope[key], scope[idx] = item, i
                 ok = evaluate(where, scope)
-            summary = ", ".join([f"{k} {formats.get(k, _PLAIN)(v)}" for k, v in islice(item.items(), 4)])
+            fields = []  # the item's first 4 fields
+            for k, v in item.items():
+                fields.append(f"{k} {shown(k, _PLAIN)(v)}")
+                if len(fields) == 4:
+                    break
+            summary = ", ".join(fields)
             if ok is True:
-                out.append({"list": path, "index": i, "status": "counted",
-                            "text": f"{path}[{i}] ({summary}): {self.counted}"})
+                out.append({"list": path, "index": i, "status": "counted", "text": f"{path}[{i}] ({summary}{counted}"})
                 continue
             because = ""
             if self.why is not None:
