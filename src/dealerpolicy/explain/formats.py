@@ -18,15 +18,15 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.explain.jsonvalues import to_json
-from dealerpolicy.lang.values import CENT, format_decimal, format_percent, format_value
+from dealerpolicy.lang.values import CENT, Unknown, format_decimal, format_percent, format_value
 
 Formatter = Callable[[Any], Any]
 
 _LIMIT = 20_000  # entries per memo
 
 
-class _Memo(dict):
-    """Texts by value, for values whose text depends on their value alone."""
+class Memo(dict):
+    """Texts by value, for values whose text depends on their value alone (bounded)."""
 
     def keep(self, key: Any, text: str) -> str:
         if len(self) >= _LIMIT:
@@ -35,10 +35,10 @@ class _Memo(dict):
         return text
 
 
-_ISO, _MONEY_INT, _MONEY_DEC, _MONEY_JSON, _DECIMAL, _PERCENT = (_Memo() for _ in range(6))
+_ISO, _MONEY_INT, _MONEY_DEC, _MONEY_JSON, _DECIMAL, _PERCENT = (Memo() for _ in range(6))
 
 
-def _miss(memo: _Memo, v: Any, compute: Callable[[Any], str]) -> str:
+def _miss(memo: Memo, v: Any, compute: Callable[[Any], str]) -> str:
     """Compute a text; remember it if its value alone decides it (not for -0, 0, NaN, infinity)."""
     text = compute(v)
     if v.__class__ is not Decimal or (v.is_finite() and not v.is_zero()):
@@ -144,6 +144,23 @@ def _json_plain(kind: str) -> Formatter:
             return number(v)
         return to_json(v, kind)
     return json
+
+
+_SAFE = frozenset({str, int, bool, date, type(None), Unknown})
+
+
+def value_key(values: list[Any]) -> tuple | None:
+    """A key under which texts made of these values can be memoised, or None when one of them does
+    not decide its own text (a Decimal zero or non-finite, a list, another class). The classes are
+    part of the key: 1, True and Decimal(1) are equal but may print differently."""
+    for v in values:
+        cls = v.__class__
+        if cls is Decimal:
+            if not v.is_finite() or v.is_zero():
+                return None
+        elif cls not in _SAFE:
+            return None
+    return (*values, *[v.__class__ for v in values])
 
 
 _TEXT: dict[str, Formatter] = {"money": _text_money, "percent": _text_percent}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dealerpolicy.explain.formats import json_formatter, text_formatter
+from dealerpolicy.explain.formats import Memo, json_formatter, text_formatter, value_key
 from dealerpolicy.explain.words import OP_SYMBOL, unparse
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.values import Unknown
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dealerpolicy.explain.trace import Labeller
 
 _ERROR = Unknown(frozenset(), "error")  # the value of a closure that raised: an explanation never breaks
+_UNSET: Any = object()  # an atom's value not evaluated yet
 _PLAIN = text_formatter("")
 
 
@@ -78,6 +79,21 @@ class Operand:
         return (self.prefix + self.text(v)).strip(), {"value": self.json(v), **self.keys}
 
 
+def shown_all(operands: list[Operand], env: dict) -> list[str]:
+    """`[o.shown(env) for o in operands]`, in one call."""
+    out = []
+    for o in operands:
+        if o.const:
+            out.append(o.shown_const)
+            continue
+        try:
+            v = o.fn(env)
+        except Exception:  # noqa: BLE001
+            v = _ERROR
+        out.append(o.unknown if isinstance(v, Unknown) else (o.prefix + o.text(v)).strip())
+    return out
+
+
 class Atom:
     """One atom of a condition (a comparison, `in`, `between` or a boolean value), maybe negated."""
 
@@ -87,21 +103,15 @@ class Atom:
         self.fn, self.expr, self.negated = e.fn, lab.text(e), negated
         self.not_word, self.results = lab.words["not"], lab.results
 
-    def result(self, env: dict) -> bool | None:
-        try:
-            v = self.fn(env)
-        except Exception:  # noqa: BLE001
-            return None
-        return v if v.__class__ is bool else None
+    def result(self, env: dict, value: Any = _UNSET) -> bool | None:
+        """The atom's own result (`value`: its value when the caller has just evaluated it)."""
+        if value is _UNSET:
+            value = evaluate(self.fn, env)
+        return value if value.__class__ is bool else None
 
-    def entry(self, env: dict) -> dict[str, Any]:
+    def entry(self, env: dict, value: Any = _UNSET) -> dict[str, Any]:
         """The atom's reason: expression, values, result, claim and text."""
-        try:
-            result = self.fn(env)
-        except Exception:  # noqa: BLE001
-            result = None
-        if result.__class__ is not bool:
-            result = None
+        result = self.result(env, value)
         entry, claim = self._build(env, result)
         if self.negated:
             entry["result"] = result = None if result is None else not result
@@ -114,9 +124,9 @@ class Atom:
         entry["text"] = f"{claim} → {self.results[result]}"
         return entry
 
-    def text(self, env: dict) -> str:
+    def text(self, env: dict, value: Any = _UNSET) -> str:
         """The `text` of `entry(env)`, without building the rest."""
-        result = self.result(env)
+        result = self.result(env, value)
         claim = self._claim(env, result)
         if self.negated:
             result = None if result is None else not result
@@ -131,12 +141,13 @@ class Atom:
 
 
 class CompareAtom(Atom):
-    __slots__ = ("op", "left", "right", "symbol", "bound", "inclusive")
+    __slots__ = ("op", "left", "right", "sides", "symbol", "bound", "inclusive")
 
     def __init__(self, e: ir.Compare, lab: Labeller, negated: bool):
         super().__init__(e, lab, negated)
         self.op, self.symbol = e.op, OP_SYMBOL[e.op]
         self.left, self.right = Operand(e.left, lab), Operand(e.right, lab)  # type: ignore[arg-type]
+        self.sides = [self.left, self.right]
         bound = lab.bounds.get(e.op)
         self.bound = f" {bound}" if bound else ""
         self.inclusive = e.op in ("<=", ">=") if bound else None
@@ -150,7 +161,8 @@ class CompareAtom(Atom):
         return entry, f"{ls} {self.symbol} {rs}{self.bound}"
 
     def _claim(self, env: dict, result: bool | None) -> str:
-        return f"{self.left.shown(env)} {self.symbol} {self.right.shown(env)}{self.bound}"
+        left, right = shown_all(self.sides, env)
+        return f"{left} {self.symbol} {right}{self.bound}"
 
 
 class InSetAtom(Atom):
@@ -212,8 +224,8 @@ class ValueAtom(Atom):
         self.head = f"{lab.name(e) or lab.text(e)} = "
         self.text_of, self.json = text_formatter(e.type.kind), json_formatter(e.type.kind)
 
-    def entry(self, env: dict) -> dict[str, Any]:
-        v = evaluate(self.fn, env)  # one evaluation gives both the value and the result
+    def entry(self, env: dict, value: Any = _UNSET) -> dict[str, Any]:
+        v = evaluate(self.fn, env) if value is _UNSET else value  # the value is also the result
         result = v if v.__class__ is bool else None
         claim = self.head + self.text_of(v)
         entry = {"expr": self.expr, "result": result, "value": self.json(v)}
@@ -226,8 +238,8 @@ class ValueAtom(Atom):
             entry["negated"] = True
         return entry
 
-    def text(self, env: dict) -> str:
-        v = evaluate(self.fn, env)
+    def text(self, env: dict, value: Any = _UNSET) -> str:
+        v = evaluate(self.fn, env) if value is _UNSET else value
         result = v if v.__class__ is bool else None
         claim = self.head + self.text_of(v)
         if self.negated:
@@ -266,7 +278,7 @@ class WhyNot:
     """The first condition that did not hold: down the first non-true item of each `and`; at any
     other node (an `or` or an atom), all of its atoms."""
 
-    __slots__ = ("items", "atoms")
+    __slots__ = ("items", "atoms", "single")
 
     def __init__(self, node: ir.Expr, lab: Labeller):
         self.items: list[tuple[Callable[[dict], Any], WhyNot]] | None = None
@@ -275,23 +287,37 @@ class WhyNot:
             self.items = [(item.fn, WhyNot(item, lab)) for item in node.items]
         else:
             self.atoms = atoms(node, lab)
+        # the node is one atom, not negated: the value found failing is that atom's value
+        self.single = not isinstance(node, ir.Logic | ir.Not)
 
-    def _failed(self, env: dict) -> list[Atom]:
-        plan = self
+    def _failed(self, env: dict) -> tuple[WhyNot | None, Any]:
+        """The plan of the failed node, and its value if it was evaluated."""
+        plan, value = self, _UNSET
         while plan.items is not None:
             for fn, sub in plan.items:
-                if evaluate(fn, env) is not True:
+                value = evaluate(fn, env)
+                if value is not True:
                     plan = sub
                     break
             else:
-                return []
-        return plan.atoms
+                return None, _UNSET
+        return plan, value if plan.single else _UNSET
 
     def entries(self, env: dict) -> list[dict[str, Any]]:
-        return [a.entry(env) for a in self._failed(env)]
+        plan, value = self._failed(env)
+        if plan is None:
+            return []
+        if value is not _UNSET:
+            return [plan.atoms[0].entry(env, value)]
+        return [a.entry(env) for a in plan.atoms]
 
     def texts(self, env: dict) -> list[str]:
-        return [a.text(env) for a in self._failed(env)]
+        plan, value = self._failed(env)
+        if plan is None:
+            return []
+        if value is not _UNSET:
+            return [plan.atoms[0].text(env, value)]
+        return [a.text(env) for a in plan.atoms]
 
 
 class AggregateItems:
@@ -372,7 +398,7 @@ class Story:
     for a table, the row its input falls in."""
 
     __slots__ = ("name", "json", "text", "expr", "on", "rows", "on_expr", "on_name", "on_text", "row_word",
-                 "default", "head", "inputs", "open", "close", "aggregates")
+                 "default", "head", "inputs", "open", "close", "aggregates", "memo")
 
     def __init__(self, d: Any, lab: Labeller):
         expr = d.expr
@@ -390,28 +416,54 @@ class Story:
         self.inputs = [Operand(r, lab) for r in _find_refs(expr)]
         self.open, self.close = ("（", "）") if lab.lang == "zh" else (" (", ")")
         self.aggregates = [lab.aggregate_items(a) for a in ir.walk(expr) if isinstance(a, ir.Aggregate)]
+        self.memo = Memo()  # texts by the values they show (see `formats.value_key`)
 
     def entry(self, env: dict, shared: dict | None) -> dict[str, Any]:
         value = env.get(self.name)
-        entry: dict[str, Any] = {"name": self.name, "value": self.json(value), "expr": self.expr}
         if self.on is not None:
-            on_value = evaluate(self.on.fn, env)
-            row = None
-            if not isinstance(on_value, Unknown):
-                row = next((r for r in self.rows if r.contains(on_value)), None)
-            where = row.label if row else self.default
-            entry["expr"] = self.on_expr
-            entry["row"] = where
-            entry["text"] = (f"{self.on_name} {self.on_text(on_value)} {self.row_word} "
-                             f"{where} → {self.name} = {self.text(value)}")
-            return entry
-        text = self.head + self.text(value)
-        if self.inputs:
-            text = f"{text}{self.open}{'; '.join([r.shown(env) for r in self.inputs])}{self.close}"
+            values = [value, evaluate(self.on.fn, env)]
+        else:
+            values = [value]
+            for o in self.inputs:
+                if not o.const:
+                    values.append(evaluate(o.fn, env))
+        key = value_key(values)
+        found = self.memo.get(key) if key is not None else None
+        if found is None:
+            found = self._texts(values)
+            if key is not None:
+                self.memo.keep(key, found)
+        json, expr, row, text = found
+        entry: dict[str, Any] = {"name": self.name, "value": json, "expr": expr}
+        if row is not None:
+            entry["row"] = row
         entry["text"] = text
         if self.aggregates:
             entry["items"] = [i for a in self.aggregates for i in a.items(env, shared)]
         return entry
+
+    def _texts(self, values: list[Any]) -> tuple[Any, str | None, str | None, str]:
+        """The story's JSON value, expr, row and text, from its value and its inputs' values."""
+        value = values[0]
+        if self.on is not None:
+            on_value = values[1]
+            row = None
+            if not isinstance(on_value, Unknown):
+                for r in self.rows:
+                    if r.contains(on_value):
+                        row = r
+                        break
+            where = row.label if row else self.default
+            return (self.json(value), self.on_expr, where,
+                    f"{self.on_name} {self.on_text(on_value)} {self.row_word} {where} → {self.name} = "
+                    f"{self.text(value)}")
+        text = self.head + self.text(value)
+        if self.inputs:
+            shown, rest = [], iter(values[1:])
+            for o in self.inputs:
+                shown.append(o.shown_const if o.const else o.show(next(rest)))
+            text = f"{text}{self.open}{'; '.join(shown)}{self.close}"
+        return self.json(value), self.expr, None, text
 
 
 def _find_refs(e: ir.Expr) -> list[ir.Expr]:
