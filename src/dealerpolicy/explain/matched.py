@@ -71,8 +71,7 @@ class RulePlan:
 
     def __init__(self, rule: Rule, derived: list[Derived], lab: Labeller, policy: tuple[str, str, str]):
         policy_id, version, policy_key = policy  # the policy's id, version and key
-        self.head = {"policy": policy_id, "version": version, "rule": rule.id, "clause": rule.clause,
-                     "outcome": rule.outcome, "title": rule.title[lab.lang]}
+        self.head = (policy_id, version, rule.id, rule.clause, rule.outcome, rule.title[lab.lang])
         self.message = Message(rule.templates[lab.lang].parts, rule.outputs)
         self.reasons: list[Atom] = lab.reasons_plan(rule.when)
         self.derived: list[tuple[tuple[str, str], Story]] = [((policy_key, d.name), lab.story(d)) for d in derived]
@@ -83,16 +82,16 @@ class RulePlan:
               items: dict) -> tuple[dict[str, Any], dict[str, Any]]:
         """The entry, and the rule's output values (for the decision's `outputs`)."""
         values = {name: fn(env) for name, fn, _ in self.outputs}
-        entry = dict(self.head)
-        entry["message"] = self.message.render(env, values)
-        entry["reasons"] = [a.entry(env) for a in self.reasons]
+        head = self.head
+        message = self.message.render(env, values)
+        reasons = [a.entry(env) for a in self.reasons]
         derived = []
         for key, story in self.derived:  # one story per derived value per decision
             found = stories.get(key)
             if found is None:
                 found = stories[key] = story.entry(env, items)
             derived.append(found)
-        entry["derived"] = derived
-        entry["outputs"] = {name: json(values[name]) for name, _, json in self.outputs}
-        entry["tags"] = list(self.tags)
-        return entry, values
+        return {"policy": head[0], "version": head[1], "rule": head[2], "clause": head[3], "outcome": head[4],
+                "title": head[5], "message": message, "reasons": reasons, "derived": derived,
+                "outputs": {name: json(values[name]) for name, _, json in self.outputs},
+                "tags": list(self.tags)}, values

@@ -426,7 +426,10 @@ class Story:
             values = [value]
             for o in self.inputs:
                 if not o.const:
-                    values.append(evaluate(o.fn, env))
+                    try:
+                        values.append(o.fn(env))
+                    except Exception:  # noqa: BLE001
+                        values.append(_ERROR)
         key = value_key(values)
         found = self.memo.get(key) if key is not None else None
         if found is None:
