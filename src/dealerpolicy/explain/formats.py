@@ -28,8 +28,12 @@ _LIMIT = 20_000  # entries per memo
 class Memo(dict):
     """Texts by value, for values whose text depends on their value alone (bounded)."""
 
-    def keep(self, key: Any, text: str) -> str:
-        if len(self) >= _LIMIT:
+    def __init__(self, limit: int | None = None):
+        super().__init__()
+        self.limit = limit  # None: the module's _LIMIT
+
+    def keep(self, key: Any, text: Any) -> Any:
+        if len(self) >= (self.limit or _LIMIT):
             self.clear()
         self[key] = text
         return text

@@ -416,7 +416,7 @@ class Story:
         self.inputs = [Operand(r, lab) for r in _find_refs(expr)]
         self.open, self.close = ("（", "）") if lab.lang == "zh" else (" (", ")")
         self.aggregates = [lab.aggregate_items(a) for a in ir.walk(expr) if isinstance(a, ir.Aggregate)]
-        self.memo = Memo()  # texts by the values they show (see `formats.value_key`)
+        self.memo = Memo(2_000)  # texts by the values they show (see `formats.value_key`)
 
     def entry(self, env: dict, shared: dict | None) -> dict[str, Any]:
         value = env.get(self.name)
