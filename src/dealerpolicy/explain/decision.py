@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import weakref
+from datetime import date
 from typing import Any
 
-from dealerpolicy.engine.evaluate import Evaluation, PolicyResult
+from dealerpolicy.engine.evaluate import Evaluation
+from dealerpolicy.explain.formats import iso
 from dealerpolicy.explain.jsonvalues import to_json
-from dealerpolicy.explain.trace import Labeller, derived_story, derived_used, reasons, why_not
+from dealerpolicy.explain.matched import RulePlan
+from dealerpolicy.explain.trace import Labeller, derived_used, why_not
 from dealerpolicy.lang import ir
 from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 
@@ -34,18 +37,23 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     not_matched: list[dict[str, Any]] = []
     stories: dict[tuple[str, str], dict[str, Any]] = {}  # one story per derived value per decision
     for result in ev.results:
-        cache = _policy_cache(result.policy)
-        lab = cache.labeller(labels, lang)
-        items: dict[tuple[str, str], list[dict[str, Any]]] = {}  # aggregates' list items, shared
         if result.lenient_note:
             notes.append(f"{result.policy.id}: {result.lenient_note}")
+        if not (result.matched or result.unknown or with_why_not):
+            continue  # nothing of this policy to explain
+        cache = _CACHES.get(id(result.policy)) or _policy_cache(result.policy)
+        lab = cache.labellers.get(lang)
+        if lab is None or lab.labels is not labels:
+            lab = cache.labeller(labels, lang)
+        items: dict[tuple[str, str], list[dict[str, Any]]] = {}  # aggregates' list items, shared
         for rule in result.matched:
-            entry, values = _matched_entry(rule, result, cache, lab, lang, stories, items)
+            plan = cache.plan(rule, lab)
+            entry, values = plan.entry(result.env, stories, items)
             severity = point.severity(rule.outcome)
             matched.append((severity, entry))
-            for name, (value, kind) in values.items():
+            for name, _, json in plan.outputs:
                 if severity > output_severity.get(name, -1):
-                    outputs[name], output_severity[name] = to_json(value, kind), severity
+                    outputs[name], output_severity[name] = json(values[name]), severity
             if "legal_review" in rule.tags:
                 notes.append(LEGAL_NOTE[lang].format(rule=rule.id))
         for rule, unknown in result.unknown:
@@ -60,12 +68,13 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
                 if rule.id not in decided:
                     not_matched.append({"policy": result.policy.id, "rule": rule.id, "title": rule.title[lang],
                                         "outcome": rule.outcome, "failed": why_not(rule.when, result.env, lab)})
-    matched.sort(key=lambda m: -m[0])
+    if len(matched) > 1:
+        matched.sort(key=lambda m: -m[0])
     decision: dict[str, Any] = {
         "decision_id": decision_id,
         "point": point.name,
         "subject": to_json(ev.subject, ""),
-        "as_of": ev.as_of.isoformat(),
+        "as_of": iso(ev.as_of) if ev.as_of.__class__ is date else ev.as_of.isoformat(),
         "outcome": ev.outcome,
         "matched": [m for _, m in matched],
         "outputs": outputs,
@@ -90,6 +99,7 @@ class _PolicyCache:
         self.derived = {d.name: d for d in policy.derived}
         self.derived_labels = {d.name: d.label for d in policy.derived}
         self.used: dict[ir.Expr, list[Derived]] = {}
+        self.id, self.version, self.key = policy.id, policy.version, policy.key
         self.labellers: dict[str, Labeller] = {}  # by language
 
     def labeller(self, labels: dict, lang: str) -> Labeller:
@@ -104,6 +114,13 @@ class _PolicyCache:
             used = self.used[rule.when] = [self.derived[n] for n in derived_used(rule.when, self.derived)]
         return used
 
+    def plan(self, rule: Rule, lab: Labeller) -> RulePlan:
+        """The plan of a matched rule's entry, kept by the Labeller (one per language and labels)."""
+        plan = lab.rule_plans.get(id(rule))
+        if plan is None:
+            plan = lab.rule_plans[id(rule)] = RulePlan(rule, self.derived_used(rule), lab, (self.id, self.version, self.key))
+        return plan
+
 
 _CACHES: dict[int, _PolicyCache] = {}  # by id(policy); an entry is dropped when its policy is freed
 
@@ -114,34 +131,3 @@ def _policy_cache(policy: Policy) -> _PolicyCache:
         cache = _CACHES[id(policy)] = _PolicyCache(policy)
         weakref.finalize(policy, _CACHES.pop, id(policy), None)
     return cache
-
-
-def _matched_entry(rule: Rule, result: PolicyResult, cache: _PolicyCache, lab: Labeller, lang: str,
-                   stories: dict[tuple[str, str], dict[str, Any]], items: dict):
-    env = result.env
-    values = {name: (e.fn(env), e.type.kind) for name, e in rule.outputs.items()}
-    message_env = dict(env)
-    message_env.update({name: v for name, (v, _) in values.items()})
-    entry = {
-        "policy": result.policy.id,
-        "version": result.policy.version,
-        "rule": rule.id,
-        "clause": rule.clause,
-        "outcome": rule.outcome,
-        "title": rule.title[lang],
-        "message": rule.templates[lang].render(message_env),
-        "reasons": reasons(rule.when, env, lab),
-        "derived": [_story(stories, result.policy.key, d, env, lab, items) for d in cache.derived_used(rule)],
-        "outputs": {name: to_json(v, kind) for name, (v, kind) in values.items()},
-        "tags": list(rule.tags),
-    }
-    return entry, values
-
-
-def _story(stories: dict[tuple[str, str], dict[str, Any]], policy: str, derived: Any, env: dict,
-           lab: Labeller, items: dict) -> dict[str, Any]:
-    key = (policy, derived.name)
-    story = stories.get(key)
-    if story is None:
-        story = stories[key] = derived_story(derived, env, lab, items)
-    return story

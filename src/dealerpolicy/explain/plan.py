@@ -1,0 +1,482 @@
+"""Explanation plans: what explaining a condition or a derived value does, decided once per node.
+
+A plan is built once per IR node and Labeller (policy, language, labels) and run on every
+decision. Everything that depends only on the node — names, labels, expression texts, operator
+symbols, bound words, the JSON keys of a comparison's sides, the value formatters of its static
+type kind, the shown text of constants and params — is computed when the plan is built. Running
+a plan only evaluates the values of this request and puts the pieces together.
+
+The plans are the only implementation of the explanation; `trace.py` holds their public entry
+points and the Labeller that caches them. Plans only read IR nodes and call their closures:
+no rulebook text is ever evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dealerpolicy.explain.formats import Memo, json_formatter, text_formatter, value_key
+from dealerpolicy.explain.words import OP_SYMBOL, unparse
+from dealerpolicy.lang import ir
+from dealerpolicy.lang.values import Unknown
+
+if TYPE_CHECKING:
+    from dealerpolicy.explain.trace import Labeller
+
+_ERROR = Unknown(frozenset(), "error")  # the value of a closure that raised: an explanation never breaks
+_UNSET: Any = object()  # an atom's value not evaluated yet
+_PLAIN = text_formatter("")
+
+
+def evaluate(fn: Callable[[dict], Any], env: dict) -> Any:
+    try:
+        return fn(env)
+    except Exception:  # noqa: BLE001 - an explanation must never break a decision
+        return _ERROR
+
+
+class Operand:
+    """One side of a comparison (or a value shown in a story): its name, keys and formatters."""
+
+    __slots__ = ("fn", "const", "prefix", "unknown", "text", "json", "keys", "shown_const", "side_const")
+
+    def __init__(self, e: ir.Expr, lab: Labeller):
+        kind = e.type.kind
+        self.fn = e.fn
+        self.text, self.json = text_formatter(kind), json_formatter(kind)
+        name = lab.name(e)
+        self.prefix = f"{name} "
+        self.unknown = f"{name} {lab.results[None]}".strip()
+        self.keys = lab.side_keys(e)
+        self.const = isinstance(e, ir.Const)  # a constant or param: its value never changes
+        if self.const:
+            v = evaluate(self.fn, {})
+            self.shown_const = self.show(v)
+            self.side_const = {"value": self.json(v), **self.keys}
+
+    def show(self, v: Any) -> str:
+        """`name value` as the explanation shows it (the unknown word for an unknown value)."""
+        if isinstance(v, Unknown):
+            return self.unknown
+        return (self.prefix + self.text(v)).strip()
+
+    def shown(self, env: dict) -> str:
+        if self.const:
+            return self.shown_const
+        return self.show(evaluate(self.fn, env))
+
+    def explain(self, env: dict) -> tuple[str, dict[str, Any]]:
+        """The shown text and the side's JSON (`value` and the static keys)."""
+        if self.const:
+            return self.shown_const, dict(self.side_const)
+        try:
+            v = self.fn(env)
+        except Exception:  # noqa: BLE001
+            v = _ERROR
+        if isinstance(v, Unknown):
+            return self.unknown, {"value": None, **self.keys}
+        return (self.prefix + self.text(v)).strip(), {"value": self.json(v), **self.keys}
+
+
+def shown_all(operands: list[Operand], env: dict) -> list[str]:
+    """`[o.shown(env) for o in operands]`, in one call."""
+    out = []
+    for o in operands:
+        if o.const:
+            out.append(o.shown_const)
+            continue
+        try:
+            v = o.fn(env)
+        except Exception:  # noqa: BLE001
+            v = _ERROR
+        out.append(o.unknown if isinstance(v, Unknown) else (o.prefix + o.text(v)).strip())
+    return out
+
+
+class Atom:
+    """One atom of a condition (a comparison, `in`, `between` or a boolean value), maybe negated."""
+
+    __slots__ = ("fn", "expr", "negated", "not_word", "results")
+
+    def __init__(self, e: ir.Expr, lab: Labeller, negated: bool):
+        self.fn, self.expr, self.negated = e.fn, lab.text(e), negated
+        self.not_word, self.results = lab.words["not"], lab.results
+
+    def result(self, env: dict, value: Any = _UNSET) -> bool | None:
+        """The atom's own result (`value`: its value when the caller has just evaluated it)."""
+        if value is _UNSET:
+            value = evaluate(self.fn, env)
+        return value if value.__class__ is bool else None
+
+    def entry(self, env: dict, value: Any = _UNSET) -> dict[str, Any]:
+        """The atom's reason: expression, values, result, claim and text."""
+        result = self.result(env, value)
+        entry, claim = self._build(env, result)
+        if self.negated:
+            entry["result"] = result = None if result is None else not result
+            claim = f"{self.not_word} ({claim})"
+            entry["claim"] = claim
+            entry["text"] = f"{claim} → {self.results[result]}"
+            entry["negated"] = True
+            return entry
+        entry["claim"] = claim
+        entry["text"] = f"{claim} → {self.results[result]}"
+        return entry
+
+    def text(self, env: dict, value: Any = _UNSET) -> str:
+        """The `text` of `entry(env)`, without building the rest."""
+        result = self.result(env, value)
+        claim = self._claim(env, result)
+        if self.negated:
+            result = None if result is None else not result
+            claim = f"{self.not_word} ({claim})"
+        return f"{claim} → {self.results[result]}"
+
+    def _build(self, env: dict, result: bool | None) -> tuple[dict[str, Any], str]:
+        raise NotImplementedError
+
+    def _claim(self, env: dict, result: bool | None) -> str:
+        raise NotImplementedError
+
+
+class CompareAtom(Atom):
+    __slots__ = ("op", "left", "right", "sides", "symbol", "bound", "inclusive")
+
+    def __init__(self, e: ir.Compare, lab: Labeller, negated: bool):
+        super().__init__(e, lab, negated)
+        self.op, self.symbol = e.op, OP_SYMBOL[e.op]
+        self.left, self.right = Operand(e.left, lab), Operand(e.right, lab)  # type: ignore[arg-type]
+        self.sides = [self.left, self.right]
+        bound = lab.bounds.get(e.op)
+        self.bound = f" {bound}" if bound else ""
+        self.inclusive = e.op in ("<=", ">=") if bound else None
+
+    def _build(self, env: dict, result: bool | None) -> tuple[dict[str, Any], str]:
+        ls, left = self.left.explain(env)
+        rs, right = self.right.explain(env)
+        entry = {"expr": self.expr, "result": result, "op": self.op, "left": left, "right": right}
+        if self.inclusive is not None:
+            entry["inclusive"] = self.inclusive
+        return entry, f"{ls} {self.symbol} {rs}{self.bound}"
+
+    def _claim(self, env: dict, result: bool | None) -> str:
+        left, right = shown_all(self.sides, env)
+        return f"{left} {self.symbol} {right}{self.bound}"
+
+
+class InSetAtom(Atom):
+    __slots__ = ("op", "value", "word", "options", "option_fns")
+
+    def __init__(self, e: ir.InSet, lab: Labeller, negated: bool):
+        super().__init__(e, lab, negated)
+        self.op = "not in" if e.negated else "in"
+        self.word = lab.words[self.op]
+        self.value = Operand(e.value, lab)  # type: ignore[arg-type]
+        self.option_fns = [(o.fn, text_formatter(o.type.kind)) for o in e.options]
+        self.options: list[str] | None = None
+        if all(isinstance(o, ir.Const) for o in e.options):
+            self.options = [fmt(evaluate(fn, {})) for fn, fmt in self.option_fns]
+
+    def _shown_options(self, env: dict) -> list[str]:
+        if self.options is not None:
+            return list(self.options)
+        return [fmt(evaluate(fn, env)) for fn, fmt in self.option_fns]
+
+    def _build(self, env: dict, result: bool | None) -> tuple[dict[str, Any], str]:
+        shown, left = self.value.explain(env)
+        options = self._shown_options(env)
+        entry = {"expr": self.expr, "result": result, "op": self.op, "left": left, "options": options}
+        return entry, f"{shown} {self.word} [{', '.join(options)}]"
+
+    def _claim(self, env: dict, result: bool | None) -> str:
+        return f"{self.value.shown(env)} {self.word} [{', '.join(self._shown_options(env))}]"
+
+
+class BetweenAtom(Atom):
+    __slots__ = ("value", "low", "high", "word", "bound")
+
+    def __init__(self, e: ir.Between, lab: Labeller, negated: bool):
+        super().__init__(e, lab, negated)
+        self.value, self.low, self.high = (Operand(x, lab) for x in (e.value, e.low, e.high))  # type: ignore[arg-type]
+        self.word, self.bound = lab.words["between"], lab.bounds["<="]
+
+    def _build(self, env: dict, result: bool | None) -> tuple[dict[str, Any], str]:
+        vs, value = self.value.explain(env)
+        ls, low = self.low.explain(env)
+        hs, high = self.high.explain(env)
+        entry = {"expr": self.expr, "result": result, "op": "between", "left": value, "low": low, "high": high,
+                 "inclusive": True}
+        return entry, f"{vs} {self.word} {ls} – {hs} {self.bound}"
+
+    def _claim(self, env: dict, result: bool | None) -> str:
+        return (f"{self.value.shown(env)} {self.word} {self.low.shown(env)} – {self.high.shown(env)} "
+                f"{self.bound}")
+
+
+class ValueAtom(Atom):
+    """Any other atom (a boolean field, a function call…): its value is its result."""
+
+    __slots__ = ("head", "text_of", "json")
+
+    def __init__(self, e: ir.Expr, lab: Labeller, negated: bool):
+        super().__init__(e, lab, negated)
+        self.head = f"{lab.name(e) or lab.text(e)} = "
+        self.text_of, self.json = text_formatter(e.type.kind), json_formatter(e.type.kind)
+
+    def entry(self, env: dict, value: Any = _UNSET) -> dict[str, Any]:
+        v = evaluate(self.fn, env) if value is _UNSET else value  # the value is also the result
+        result = v if v.__class__ is bool else None
+        claim = self.head + self.text_of(v)
+        entry = {"expr": self.expr, "result": result, "value": self.json(v)}
+        if self.negated:
+            entry["result"] = result = None if result is None else not result
+            claim = f"{self.not_word} ({claim})"
+        entry["claim"] = claim
+        entry["text"] = f"{claim} → {self.results[result]}"
+        if self.negated:
+            entry["negated"] = True
+        return entry
+
+    def text(self, env: dict, value: Any = _UNSET) -> str:
+        v = evaluate(self.fn, env) if value is _UNSET else value
+        result = v if v.__class__ is bool else None
+        claim = self.head + self.text_of(v)
+        if self.negated:
+            result = None if result is None else not result
+            claim = f"{self.not_word} ({claim})"
+        return f"{claim} → {self.results[result]}"
+
+
+def atom(e: ir.Expr, lab: Labeller, negated: bool = False) -> Atom:
+    if isinstance(e, ir.Compare):
+        return CompareAtom(e, lab, negated)
+    if isinstance(e, ir.InSet):
+        return InSetAtom(e, lab, negated)
+    if isinstance(e, ir.Between):
+        return BetweenAtom(e, lab, negated)
+    return ValueAtom(e, lab, negated)
+
+
+def atoms(cond: ir.Expr, lab: Labeller) -> list[Atom]:
+    """Every atom of a condition, in order: through `and`/`or`, and `not` (which negates)."""
+    out: list[Atom] = []
+
+    def collect(e: ir.Expr, negated: bool) -> None:
+        if isinstance(e, ir.Logic):
+            for item in e.items:
+                collect(item, negated)
+        elif isinstance(e, ir.Not) and e.operand is not None:
+            collect(e.operand, not negated)
+        else:
+            out.append(atom(e, lab, negated))
+    collect(cond, False)
+    return out
+
+
+class WhyNot:
+    """The first condition that did not hold: down the first non-true item of each `and`; at any
+    other node (an `or` or an atom), all of its atoms."""
+
+    __slots__ = ("items", "atoms", "single")
+
+    def __init__(self, node: ir.Expr, lab: Labeller):
+        self.items: list[tuple[Callable[[dict], Any], WhyNot]] | None = None
+        self.atoms: list[Atom] = []
+        if isinstance(node, ir.Logic) and node.op == "and":
+            self.items = [(item.fn, WhyNot(item, lab)) for item in node.items]
+        else:
+            self.atoms = atoms(node, lab)
+        # the node is one atom, not negated: the value found failing is that atom's value
+        self.single = not isinstance(node, ir.Logic | ir.Not)
+
+    def _failed(self, env: dict) -> tuple[WhyNot | None, Any]:
+        """The plan of the failed node, and its value if it was evaluated."""
+        plan, value = self, _UNSET
+        while plan.items is not None:
+            for fn, sub in plan.items:
+                value = evaluate(fn, env)
+                if value is not True:
+                    plan = sub
+                    break
+            else:
+                return None, _UNSET
+        return plan, value if plan.single else _UNSET
+
+    def entries(self, env: dict) -> list[dict[str, Any]]:
+        plan, value = self._failed(env)
+        if plan is None:
+            return []
+        if value is not _UNSET:
+            return [plan.atoms[0].entry(env, value)]
+        return [a.entry(env) for a in plan.atoms]
+
+    def texts(self, env: dict) -> list[str]:
+        plan, value = self._failed(env)
+        if plan is None:
+            return []
+        if value is not _UNSET:
+            return [plan.atoms[0].text(env, value)]
+        return [a.text(env) for a in plan.atoms]
+
+
+class AggregateItems:
+    """Each list item of an aggregate: counted or excluded, and the condition that excluded it."""
+
+    __slots__ = ("source", "path", "key", "idx", "where", "why", "share", "formats", "counted", "excluded",
+                 "shared_key")
+
+    def __init__(self, agg: ir.Aggregate, lab: Labeller):
+        source = agg.source
+        self.source = source.fn if source is not None else None
+        self.path = source.path if source is not None else ""
+        self.key, self.idx = f"$item{agg.depth}", f"$idx{agg.depth}"
+        self.where = agg.where.fn if agg.where is not None else None
+        self.why = WhyNot(agg.where, lab) if agg.where is not None else None
+        self.share = agg.share
+        self.shared_key = (agg.share, lab.text(agg.where)) if agg.share and agg.where is not None else None
+        fields = source.type.fields if source is not None else ()
+        self.formats = {name: text_formatter(t.kind) for name, t in fields}
+        self.counted, self.excluded = lab.words["counted"], lab.words["excluded"]
+
+    def items(self, env: dict, shared: dict | None) -> list[dict[str, Any]]:
+        """The items, explained once per decision for aggregates that filter the same list the
+        same way (`shared`, one dict per decision and policy; the engine shares their filters too)."""
+        if shared is None or self.shared_key is None:
+            return self._items(env)
+        found = shared.get(self.shared_key)
+        if found is None:
+            found = shared[self.shared_key] = self._items(env)
+        return found
+
+    def _items(self, env: dict) -> list[dict[str, Any]]:
+        if self.source is None:
+            return []
+        items = evaluate(self.source, env)
+        if not isinstance(items, list):
+            return []
+        path, where, key, idx, formats = self.path, self.where, self.key, self.idx, self.formats
+        known = env.get(self.share) if self.share else None  # filter results the engine already computed
+        if known is not None and len(known) != len(items):
+            known = None
+        scope: dict | None = None  # the env with the current item, copied only when a filter must run
+        out = []
+        counted = f"): {self.counted}"
+        shown = formats.get
+        for i, item in enumerate(items):
+            if where is None:
+                ok: Any = True
+            elif known is not None:
+                ok = known[i]
+            else:
+                if scope is None:
+                    scope = dict(env)
+                scope[key], scope[idx] = item, i
+                ok = evaluate(where, scope)
+            fields = []  # the item's first 4 fields
+            for k, v in item.items():
+                fields.append(f"{k} {shown(k, _PLAIN)(v)}")
+                if len(fields) == 4:
+                    break
+            summary = ", ".join(fields)
+            if ok is True:
+                out.append({"list": path, "index": i, "status": "counted", "text": f"{path}[{i}] ({summary}{counted}"})
+                continue
+            because = ""
+            if self.why is not None:
+                if scope is None:
+                    scope = dict(env)
+                scope[key], scope[idx] = item, i
+                because = "; ".join(self.why.texts(scope))
+            out.append({"list": path, "index": i, "status": "excluded" if ok is False else "unknown",
+                        "text": f"{path}[{i}] ({summary}): {self.excluded} — {because}"})
+        return out
+
+
+class Story:
+    """How a derived value was computed: its expression, inputs and (for aggregates) list items;
+    for a table, the row its input falls in."""
+
+    __slots__ = ("name", "json", "text", "expr", "on", "rows", "on_expr", "on_name", "on_text", "row_word",
+                 "default", "head", "inputs", "open", "close", "aggregates", "memo")
+
+    def __init__(self, d: Any, lab: Labeller):
+        expr = d.expr
+        kind = d.type.kind
+        self.name = d.name
+        self.json, self.text = json_formatter(kind), text_formatter(kind)
+        self.on = expr.on if isinstance(expr, ir.TableLookup) else None  # a table: the value it looks up
+        self.expr = None if isinstance(expr, ir.TableLookup) else unparse(expr)
+        if self.on is not None:
+            self.rows = expr.rows
+            self.on_expr = f"table({unparse(self.on)})"
+            self.on_name, self.on_text = lab.name(self.on), text_formatter(self.on.type.kind)
+            self.row_word, self.default = lab.words["row"], lab.words["default"]
+        self.head = f"{lab.derived_name(d.name)} = {unparse(expr)} = "
+        self.inputs = [Operand(r, lab) for r in _find_refs(expr)]
+        self.open, self.close = ("（", "）") if lab.lang == "zh" else (" (", ")")
+        self.aggregates = [lab.aggregate_items(a) for a in ir.walk(expr) if isinstance(a, ir.Aggregate)]
+        self.memo = Memo(2_000)  # texts by the values they show (see `formats.value_key`)
+
+    def entry(self, env: dict, shared: dict | None) -> dict[str, Any]:
+        value = env.get(self.name)
+        if self.on is not None:
+            values = [value, evaluate(self.on.fn, env)]
+        else:
+            values = [value]
+            for o in self.inputs:
+                if not o.const:
+                    try:
+                        values.append(o.fn(env))
+                    except Exception:  # noqa: BLE001
+                        values.append(_ERROR)
+        key = value_key(values)
+        found = self.memo.get(key) if key is not None else None
+        if found is None:
+            found = self._texts(values)
+            if key is not None:
+                self.memo.keep(key, found)
+        json, expr, row, text = found
+        entry: dict[str, Any] = {"name": self.name, "value": json, "expr": expr}
+        if row is not None:
+            entry["row"] = row
+        entry["text"] = text
+        if self.aggregates:
+            entry["items"] = [i for a in self.aggregates for i in a.items(env, shared)]
+        return entry
+
+    def _texts(self, values: list[Any]) -> tuple[Any, str | None, str | None, str]:
+        """The story's JSON value, expr, row and text, from its value and its inputs' values."""
+        value = values[0]
+        if self.on is not None:
+            on_value = values[1]
+            row = None
+            if not isinstance(on_value, Unknown):
+                for r in self.rows:
+                    if r.contains(on_value):
+                        row = r
+                        break
+            where = row.label if row else self.default
+            return (self.json(value), self.on_expr, where,
+                    f"{self.on_name} {self.on_text(on_value)} {self.row_word} {where} → {self.name} = "
+                    f"{self.text(value)}")
+        text = self.head + self.text(value)
+        if self.inputs:
+            shown, rest = [], iter(values[1:])
+            for o in self.inputs:
+                shown.append(o.shown_const if o.const else o.show(next(rest)))
+            text = f"{text}{self.open}{'; '.join(shown)}{self.close}"
+        return self.json(value), self.expr, None, text
+
+
+def _find_refs(e: ir.Expr) -> list[ir.Expr]:
+    """The fields, derived values and params an expression reads."""
+    out, seen = [], set()
+    for node in ir.walk(e):
+        if isinstance(node, ir.Ref) and node.kind != "item" and node.type.kind != "list" and node.path not in seen:
+            seen.add(node.path)
+            out.append(node)
+        if isinstance(node, ir.Const) and node.param and node.param not in seen:
+            seen.add(node.param)
+            out.append(node)
+    return out
