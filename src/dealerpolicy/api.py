@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -94,6 +96,12 @@ class Decider:
         asked = [why_not] * len(requests) if isinstance(why_not, bool) else list(why_not)
         out: list[dict[str, Any] | FactsError] = []
         step = evaluate.BATCH_RUN  # explained run by run, while the run's values are still in the caches
+        with gc_paused():
+            self._decide_runs(requests, asked, step, lang, as_of, today, out)
+        return out
+
+    def _decide_runs(self, requests: Sequence[Request], asked: list[bool], step: int, lang: str,
+                     as_of: date | str | None, today: date | None, out: list[dict[str, Any] | FactsError]) -> None:
         for start in range(0, len(requests), step):
             run = requests[start:start + step]
             evaluations = self.engine.evaluate_many([(r.point, r.facts, as_of or r.as_of) for r in run], today)
@@ -107,10 +115,29 @@ class Decider:
                 decision["elapsed_us"] = (ev.elapsed_ns + time.perf_counter_ns() - started) // 1000
                 decision["_facts"] = ev.facts
                 out.append(decision)
-        return out
 
     def close(self) -> None:
         self.engine.close()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a batch is decided, then back as it was.
+
+    A batch keeps its requests' values alive until it is done, so the allocation counts that
+    trigger collections are crossed again and again, and each collection walks every object
+    the process holds (all the requests of a file, say): that measured 20 % of a batch's
+    time. Decisions make almost no reference cycles; the few are collected once the
+    collector is back on. Only the caller that turned it off turns it back on.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def current_user() -> str:
