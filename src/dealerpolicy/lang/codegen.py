@@ -236,7 +236,7 @@ class Writer:
         a = self.expr(e.left)  # type: ignore[arg-type]
         v = self.var()
         if isinstance(e.right, ir.Const) and e.right.type.kind != "any":
-            b = self.const(e.right.value)
+            b = self._threshold(e)
         else:
             b = self.expr(e.right)  # type: ignore[arg-type]
         if a in self.known and b in self.known:
@@ -246,6 +246,14 @@ class Writer:
         self.emit(f"if {self.unknown_test(a, b)}: {v} = merge({a}, {b})")
         self.emit(f"else: {v} = {a} {op} {b}")
         return v
+
+    def _threshold(self, e: ir.Compare) -> str:
+        """The constant right side of a comparison; an integer compared with an exact decimal kind is
+        stored as a Decimal: the same exact comparison, without converting the int on every call."""
+        value = e.right.value  # type: ignore[union-attr]
+        if value.__class__ is int and e.left.type.kind in _DECIMAL_KINDS:  # type: ignore[union-attr]
+            value = Decimal(value)
+        return self.const(value)
 
     def _Arith(self, e: ir.Arith) -> str:
         a, b = self.expr(e.left), self.expr(e.right)  # type: ignore[arg-type]
@@ -423,7 +431,9 @@ class Writer:
             fact, _, name = e.path.partition(".")
             return f"env[{self.const(fact)}][{self.const(name)}]"
         if isinstance(e, ir.Compare):
-            a, b = self._pure(e.left), self._pure(e.right)  # type: ignore[arg-type]
+            a = self._pure(e.left)  # type: ignore[arg-type]
+            b = self._threshold(e) if isinstance(e.right, ir.Const) and e.right.type.kind != "any" \
+                and e.right.value.__class__ is not Unknown else self._pure(e.right)  # type: ignore[arg-type]
             return None if a is None or b is None else f"({a} {_CMP[e.op]} {b})"
         if isinstance(e, ir.Logic):
             parts = [self._pure(x) for x in e.items]
@@ -678,6 +688,9 @@ class Writer:
         self.emit(f"elif not {acc}: {v} = {self.const(empty)}")
         self.emit(f"else: {v} = {e.name}({acc})")
         return False
+
+
+_DECIMAL_KINDS = frozenset({"money", "decimal", "percent"})
 
 
 def _item_free_roots(e: ir.Expr) -> Iterable[ir.Expr]:
