@@ -18,7 +18,15 @@ from pydantic_core import SchemaValidator, ValidationError
 
 from dealerpolicy.errors import Diagnostic, DiagnosticBag, FactsError, RulesError, Span
 from dealerpolicy.schema.types import Type, enum, list_of, record
-from dealerpolicy.schema.values import core_type, invalid_hint, record_schema, show_input, validator
+from dealerpolicy.schema.values import (
+    FastChecks,
+    core_type,
+    fast_point_schema,
+    invalid_hint,
+    record_schema,
+    show_input,
+    validator,
+)
 from dealerpolicy.source import Node, load_file
 
 __all__ = ["Point", "Schema", "load_schema", "schema_from_node"]
@@ -61,6 +69,7 @@ class Schema:
     required: dict[str, frozenset[str]] = field(default_factory=dict)
     _point_validators: dict[str, SchemaValidator] = field(default_factory=dict, repr=False)
     _type_validators: dict[str, SchemaValidator] = field(default_factory=dict, repr=False)
+    _fast_validators: dict[str, tuple[SchemaValidator, FastChecks]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name, t in self.types.items():
@@ -70,6 +79,8 @@ class Schema:
             needed = {"": frozenset(point.facts), **self.required}
             schema = record_schema(facts, "", needed, name_of=lambda f: f)
             self._point_validators[name] = validator(schema)
+            fast, checks = fast_point_schema(facts, needed)
+            self._fast_validators[name] = (validator(fast), checks)
 
     def field(self, path: str) -> Type | None:
         """The Type at a dotted path (`order.amount`, `dealer.invoices.due_date`), else None."""
@@ -104,7 +115,20 @@ class Schema:
         return frozenset(out)
 
     def bind(self, point: str, facts: Any) -> dict[str, Any]:
-        """Validated, normalised facts for `point`; raises FactsError with every problem."""
+        """Validated, normalised facts for `point`; raises FactsError with every problem.
+
+        The usual request (plain JSON, no nulls, no unknown keys) passes the point's fast
+        validator (see `fast_point_schema`), whose key counts show nothing was ignored; any
+        other goes through the full validator, which alone decides errors.
+        """
+        fast, checks = self._fast_validators[point]
+        try:
+            out = fast.validate_python(facts)
+        except ValidationError:
+            pass
+        else:
+            if len(facts) == len(out) and _counts_match(facts, out, checks):
+                return out  # type: ignore[no-any-return]
         try:
             return self._point_validators[point].validate_python(facts)  # type: ignore[no-any-return]
         except ValidationError as exc:
@@ -119,6 +143,19 @@ class Schema:
             prefix = path or type_name
             t = self.types[type_name]
             raise FactsError([_fact_diagnostic(e, t, prefix) for e in exc.errors()]) from None
+
+
+def _counts_match(facts: dict[str, Any], out: dict[str, Any], checks: FastChecks) -> bool:
+    """No unknown key in what the fast validator ignored: its output kept every key it read."""
+    for name, lists in checks:
+        record = facts[name]
+        if len(record) != len(out[name]):
+            return False
+        for field_name, n in lists:
+            items = record.get(field_name)
+            if items is not None and sum(map(len, items)) != n * len(items):
+                return False
+    return True
 
 
 def load_schema(path: Path, display_name: str | None = None) -> Schema:
