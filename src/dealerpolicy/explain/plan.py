@@ -14,6 +14,8 @@ no rulebook text is ever evaluated.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dealerpolicy.explain.formats import Memo, json_formatter, text_formatter, value_key
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 _ERROR = Unknown(frozenset(), "error")  # the value of a closure that raised: an explanation never breaks
 _UNSET: Any = object()  # an atom's value not evaluated yet
 _PLAIN = text_formatter("")
+# exact classes whose shown text and JSON value depend on the value alone (a Decimal: when finite and
+# non-zero, checked apart; see `formats`)
+_MEMO_CLASSES = frozenset({str, int, bool, date})
 
 
 def evaluate(fn: Callable[[dict], Any], env: dict) -> Any:
@@ -39,7 +44,7 @@ def evaluate(fn: Callable[[dict], Any], env: dict) -> Any:
 class Operand:
     """One side of a comparison (or a value shown in a story): its name, keys and formatters."""
 
-    __slots__ = ("fn", "const", "prefix", "unknown", "text", "json", "keys", "shown_const", "side_const")
+    __slots__ = ("fn", "const", "prefix", "unknown", "text", "json", "keys", "shown_const", "side_const", "memo")
 
     def __init__(self, e: ir.Expr, lab: Labeller):
         kind = e.type.kind
@@ -50,6 +55,9 @@ class Operand:
         self.unknown = f"{name} {lab.results[None]}".strip()
         self.keys = lab.side_keys(e)
         self.const = isinstance(e, ir.Const)  # a constant or param: its value never changes
+        # value → (its class, shown text, JSON value), for values whose texts depend on their value
+        # and class alone (see `_keep`); the class is checked on a hit: 1, True and Decimal(1) are equal
+        self.memo = Memo(2_000)
         if self.const:
             v = evaluate(self.fn, {})
             self.shown_const = self.show(v)
@@ -66,6 +74,22 @@ class Operand:
             return self.shown_const
         return self.show(evaluate(self.fn, env))
 
+    def pair(self, v: Any) -> tuple[str, Any]:
+        """The shown text of a value and its JSON value (None for an unknown value)."""
+        cls = v.__class__
+        try:
+            found = self.memo.get(v)
+        except TypeError:  # a signalling NaN does not hash
+            found = None
+        if found is not None and found[0] is cls:
+            return found[1], found[2]
+        if cls is Unknown or isinstance(v, Unknown):
+            return self.unknown, None
+        shown, json = (self.prefix + self.text(v)).strip(), self.json(v)
+        if cls in _MEMO_CLASSES or (cls is Decimal and v.is_finite() and not v.is_zero()):
+            self.memo.keep(v, (cls, shown, json))
+        return shown, json
+
     def explain(self, env: dict) -> tuple[str, dict[str, Any]]:
         """The shown text and the side's JSON (`value` and the static keys)."""
         if self.const:
@@ -74,9 +98,8 @@ class Operand:
             v = self.fn(env)
         except Exception:  # noqa: BLE001
             v = _ERROR
-        if isinstance(v, Unknown):
-            return self.unknown, {"value": None, **self.keys}
-        return (self.prefix + self.text(v)).strip(), {"value": self.json(v), **self.keys}
+        shown, json = self.pair(v)
+        return shown, {"value": json, **self.keys}
 
 
 def shown_all(operands: list[Operand], env: dict) -> list[str]:
@@ -151,6 +174,31 @@ class CompareAtom(Atom):
         bound = lab.bounds.get(e.op)
         self.bound = f" {bound}" if bound else ""
         self.inclusive = e.op in ("<=", ">=") if bound else None
+
+    def entry(self, env: dict, value: Any = _UNSET) -> dict[str, Any]:
+        """`Atom.entry`, in one call (the commonest atom of a matched rule's reasons)."""
+        if value is _UNSET:
+            try:
+                value = self.fn(env)
+            except Exception:  # noqa: BLE001
+                value = _ERROR
+        result = value if value.__class__ is bool else None
+        ls, left = self.left.explain(env)
+        rs, right = self.right.explain(env)
+        entry = {"expr": self.expr, "result": result, "op": self.op, "left": left, "right": right}
+        if self.inclusive is not None:
+            entry["inclusive"] = self.inclusive
+        claim = f"{ls} {self.symbol} {rs}{self.bound}"
+        if self.negated:
+            entry["result"] = result = None if result is None else not result
+            claim = f"{self.not_word} ({claim})"
+            entry["claim"] = claim
+            entry["text"] = f"{claim} → {self.results[result]}"
+            entry["negated"] = True
+            return entry
+        entry["claim"] = claim
+        entry["text"] = f"{claim} → {self.results[result]}"
+        return entry
 
     def _build(self, env: dict, result: bool | None) -> tuple[dict[str, Any], str]:
         ls, left = self.left.explain(env)
@@ -324,7 +372,7 @@ class AggregateItems:
     """Each list item of an aggregate: counted or excluded, and the condition that excluded it."""
 
     __slots__ = ("source", "path", "key", "idx", "where", "why", "share", "formats", "counted", "excluded",
-                 "shared_key")
+                 "shared_key", "summary_of")
 
     def __init__(self, agg: ir.Aggregate, lab: Labeller):
         source = agg.source
@@ -337,7 +385,9 @@ class AggregateItems:
         self.shared_key = (agg.share, lab.text(agg.where)) if agg.share and agg.where is not None else None
         fields = source.type.fields if source is not None else ()
         self.formats = {name: text_formatter(t.kind) for name, t in fields}
-        self.counted, self.excluded = lab.words["counted"], lab.words["excluded"]
+        # `summary`, specialised to the list's declared fields
+        self.summary_of = _summary_of(tuple(name for name, _ in fields), self.formats, self.summary)
+        self.counted, self.excluded = f"): {lab.words['counted']}", lab.words["excluded"]
 
     def items(self, env: dict, shared: dict | None) -> list[dict[str, Any]]:
         """The items, explained once per decision for aggregates that filter the same list the
@@ -355,14 +405,13 @@ class AggregateItems:
         items = evaluate(self.source, env)
         if not isinstance(items, list):
             return []
-        path, where, key, idx, formats = self.path, self.where, self.key, self.idx, self.formats
+        path, where, key, idx = self.path, self.where, self.key, self.idx
         known = env.get(self.share) if self.share else None  # filter results the engine already computed
         if known is not None and len(known) != len(items):
             known = None
         scope: dict | None = None  # the env with the current item, copied only when a filter must run
         out = []
-        counted = f"): {self.counted}"
-        shown = formats.get
+        counted, excluded, summary_of = self.counted, self.excluded, self.summary_of
         for i, item in enumerate(items):
             if where is None:
                 ok: Any = True
@@ -373,14 +422,9 @@ class AggregateItems:
                     scope = dict(env)
                 scope[key], scope[idx] = item, i
                 ok = evaluate(where, scope)
-            fields = []  # the item's first 4 fields
-            for k, v in item.items():
-                fields.append(f"{k} {shown(k, _PLAIN)(v)}")
-                if len(fields) == 4:
-                    break
-            summary = ", ".join(fields)
             if ok is True:
-                out.append({"list": path, "index": i, "status": "counted", "text": f"{path}[{i}] ({summary}{counted}"})
+                out.append({"list": path, "index": i, "status": "counted",
+                            "text": f"{path}[{i}] ({summary_of(item)}{counted}"})
                 continue
             because = ""
             if self.why is not None:
@@ -389,8 +433,75 @@ class AggregateItems:
                 scope[key], scope[idx] = item, i
                 because = "; ".join(self.why.texts(scope))
             out.append({"list": path, "index": i, "status": "excluded" if ok is False else "unknown",
-                        "text": f"{path}[{i}] ({summary}): {self.excluded} — {because}"})
+                        "text": f"{path}[{i}] ({summary_of(item)}): {excluded} — {because}"})
         return out
+
+    def summary(self, item: dict) -> str:
+        """The item's first 4 fields, `name text` each."""
+        fields = []
+        shown = self.formats.get
+        for k, v in item.items():
+            fields.append(f"{k} {shown(k, _PLAIN)(v)}")
+            if len(fields) == 4:
+                break
+        return ", ".join(fields)
+
+
+def _summary_of(names: tuple[str, ...], formats: dict[str, Callable[[Any], str]],
+                generic: Callable[[dict], str]) -> Callable[[dict], str]:
+    """`AggregateItems.summary` for items holding exactly the list's declared fields, in order (the
+    usual case), as straight code for up to 4 fields: any other item goes to `generic`."""
+    if not 1 <= len(names) <= 4:
+        return generic
+    heads = [f"{n} " for n in names]
+    fmts = [formats[n] for n in names]
+    if len(names) == 1:
+        (n0,), (h0,), (f0,) = names, heads, fmts
+
+        def summary1(item: dict) -> str:
+            try:
+                ((k0, v0),) = item.items()
+            except (ValueError, TypeError, AttributeError):
+                return generic(item)
+            if k0 == n0:
+                return f"{h0}{f0(v0)}"
+            return generic(item)
+        return summary1
+    if len(names) == 2:
+        (n0, n1), (h0, h1), (f0, f1) = names, heads, fmts
+
+        def summary2(item: dict) -> str:
+            try:
+                (k0, v0), (k1, v1) = item.items()
+            except (ValueError, TypeError, AttributeError):
+                return generic(item)
+            if k0 == n0 and k1 == n1:
+                return f"{h0}{f0(v0)}, {h1}{f1(v1)}"
+            return generic(item)
+        return summary2
+    if len(names) == 3:
+        (n0, n1, n2), (h0, h1, h2), (f0, f1, f2) = names, heads, fmts
+
+        def summary3(item: dict) -> str:
+            try:
+                (k0, v0), (k1, v1), (k2, v2) = item.items()
+            except (ValueError, TypeError, AttributeError):
+                return generic(item)
+            if k0 == n0 and k1 == n1 and k2 == n2:
+                return f"{h0}{f0(v0)}, {h1}{f1(v1)}, {h2}{f2(v2)}"
+            return generic(item)
+        return summary3
+    (n0, n1, n2, n3), (h0, h1, h2, h3), (f0, f1, f2, f3) = names, heads, fmts
+
+    def summary4(item: dict) -> str:
+        try:
+            (k0, v0), (k1, v1), (k2, v2), (k3, v3) = item.items()
+        except (ValueError, TypeError, AttributeError):
+            return generic(item)
+        if k0 == n0 and k1 == n1 and k2 == n2 and k3 == n3:
+            return f"{h0}{f0(v0)}, {h1}{f1(v1)}, {h2}{f2(v2)}, {h3}{f3(v3)}"
+        return generic(item)
+    return summary4
 
 
 class Story:
