@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dealerpolicy.explain.formats import json_formatter, text_formatter
-from dealerpolicy.explain.plan import Atom, Story
+from dealerpolicy.explain.plan import Atom, reasons_function
 from dealerpolicy.lang import ir
 from dealerpolicy.rulebook.policy import Derived, Rule
 
@@ -67,14 +67,17 @@ class Message:
 class RulePlan:
     """A matched rule's entry: `entry(env, stories, items)` returns it with the output values."""
 
-    __slots__ = ("head", "message", "reasons", "derived", "outputs", "tags", "legal")
+    __slots__ = ("head", "message", "reasons", "reasons_of", "derived", "outputs", "tags", "legal")
 
     def __init__(self, rule: Rule, derived: list[Derived], lab: Labeller, policy: tuple[str, str, str]):
         policy_id, version, policy_key = policy  # the policy's id, version and key
         self.head = (policy_id, version, rule.id, rule.clause, rule.outcome, rule.title[lab.lang])
         self.message = Message(rule.templates[lab.lang].parts, rule.outputs)
         self.reasons: list[Atom] = lab.reasons_plan(rule.when)
-        self.derived: list[tuple[tuple[str, str], Story]] = [((policy_key, d.name), lab.story(d)) for d in derived]
+        self.reasons_of = reasons_function(self.reasons)  # env → [a.entry(env) for a in self.reasons]
+        # (the story's key in the decision, its generated `Story.entry`)
+        self.derived: list[tuple[tuple[str, str], Callable]] = [((policy_key, d.name), lab.story(d).run)
+                                                                for d in derived]
         self.outputs = [(name, e.fn, json_formatter(e.type.kind)) for name, e in rule.outputs.items()]
         self.tags = rule.tags
 
@@ -84,12 +87,12 @@ class RulePlan:
         values = {name: fn(env) for name, fn, _ in self.outputs}
         head = self.head
         message = self.message.render(env, values)
-        reasons = [a.entry(env) for a in self.reasons]
+        reasons = self.reasons_of(env)
         derived = []
         for key, story in self.derived:  # one story per derived value per decision
             found = stories.get(key)
             if found is None:
-                found = stories[key] = story.entry(env, items)
+                found = stories[key] = story(env, items)
             derived.append(found)
         return {"policy": head[0], "version": head[1], "rule": head[2], "clause": head[3], "outcome": head[4],
                 "title": head[5], "message": message, "reasons": reasons, "derived": derived,
