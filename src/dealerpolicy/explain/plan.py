@@ -466,7 +466,7 @@ def _counted_lines(names: tuple[str, ...], formats: dict[str, Callable[[Any], st
     rest = ", *_" if len(names) >= 4 else ""  # as `_summary_of`
     n = range(width)
     code = _Code()
-    memo = Memo(5_000)
+    memo = Memo(None)  # as large as the formats module's memos
     code.space.update(memo_get=memo.get, keep=memo.keep, safe=_safe_values)
     head = f"{path}["
     for i in n:
