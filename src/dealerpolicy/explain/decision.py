@@ -82,11 +82,11 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
         entries = [m for _, m in matched]
     else:
         entries = [matched[0][1]] if matched else []
-    as_of = ev.as_of
+    as_of, subject = ev.as_of, ev.subject
     decision: dict[str, Any] = {
         "decision_id": decision_id,
         "point": point.name,
-        "subject": to_json(ev.subject, ""),
+        "subject": subject if subject.__class__ is str else to_json(subject, ""),  # (a str as it is)
         "as_of": iso(as_of) if as_of.__class__ is date else as_of.isoformat(),
         "outcome": ev.outcome,
         "matched": entries,

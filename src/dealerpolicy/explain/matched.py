@@ -95,7 +95,20 @@ class RulePlan:
         for i, (_, fn, _) in enumerate(self.outputs):
             code.add(f"    o{i} = {code.const(fn)}(env)")
         code.add(f"    values = {{{', '.join(f'{code.const(name)}: o{i}' for i, (name, _, _) in enumerate(self.outputs))}}}")
-        code.add(f"    message = {code.const(self.message.render)}(env, values)")
+        index = {name: i for i, (name, _, _) in enumerate(self.outputs)}
+        menv = "env"
+        if self.message.needs_outputs:
+            code.add("    menv = {**env, **values}")
+            menv = "menv"
+        parts = []  # `Message.render`, written out
+        for text, source, fmt in self.message.pieces:
+            if text is not None:
+                parts.append(code.const(text))
+            elif source.__class__ is str:
+                parts.append(f"{code.const(fmt)}(o{index[source]})")
+            else:
+                parts.append(f"{code.const(fmt)}({code.const(source)}({menv}))")
+        code.add(f"    message = ''.join(({''.join(f'{p}, ' for p in parts)}))")
         code.add(f"    reasons = {code.const(self.reasons_of)}(env)")
         for j, (key, story) in enumerate(self.derived):  # one story per derived value per decision
             code.add(f"    d{j} = stories.get({code.const(key)})")
