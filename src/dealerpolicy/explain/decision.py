@@ -36,52 +36,65 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     output_severity: dict[str, int] = {}
     not_matched: list[dict[str, Any]] = []
     stories: dict[tuple[str, str], dict[str, Any]] = {}  # one story per derived value per decision
+    policy_versions: dict[str, str] = {}
     for result in ev.results:
+        policy = result.policy
+        policy_versions[policy.id] = policy.version
         if result.lenient_note:
-            notes.append(f"{result.policy.id}: {result.lenient_note}")
+            notes.append(f"{policy.id}: {result.lenient_note}")
         if not (result.matched or result.unknown or with_why_not):
             continue  # nothing of this policy to explain
-        cache = _CACHES.get(id(result.policy)) or _policy_cache(result.policy)
+        cache = _CACHES.get(id(policy)) or _policy_cache(policy)
         lab = cache.labellers.get(lang)
         if lab is None or lab.labels is not labels:
             lab = cache.labeller(labels, lang)
         items: dict[tuple[str, str], list[dict[str, Any]]] = {}  # aggregates' list items, shared
+        env = result.env
+        plans = lab.rule_plans
         for rule in result.matched:
-            plan = cache.plan(rule, lab)
-            entry, values = plan.entry(result.env, stories, items)
-            severity = point.severity(rule.outcome)
+            plan = plans.get(id(rule)) or cache.plan(rule, lab)
+            entry, values = plan.entry(env, stories, items)
+            if plan.point is point:
+                severity = plan.severity
+            else:
+                severity = point.severity(rule.outcome)
+                plan.point, plan.severity = point, severity
             matched.append((severity, entry))
             for name, _, json in plan.outputs:
                 if severity > output_severity.get(name, -1):
                     outputs[name], output_severity[name] = json(values[name]), severity
-            if "legal_review" in rule.tags:
+            if plan.legal:
                 notes.append(LEGAL_NOTE[lang].format(rule=rule.id))
         for rule, unknown in result.unknown:
             fields = sorted(unknown.paths)
-            undecided.append({"policy": result.policy.id, "version": result.policy.version, "rule": rule.id,
+            undecided.append({"policy": policy.id, "version": policy.version, "rule": rule.id,
                               "clause": rule.clause, "title": rule.title[lang],
                               "outcome": rule.on_missing or point.missing, "missing": fields,
                               "message": MISSING_MESSAGE[lang].format(fields=", ".join(fields) or unknown.reason)})
         if with_why_not:
             decided = {r.id for r in result.matched} | {r.id for r, _ in result.unknown}
-            for rule in result.policy.rules:
+            for rule in policy.rules:
                 if rule.id not in decided:
-                    not_matched.append({"policy": result.policy.id, "rule": rule.id, "title": rule.title[lang],
-                                        "outcome": rule.outcome, "failed": why_not(rule.when, result.env, lab)})
+                    not_matched.append({"policy": policy.id, "rule": rule.id, "title": rule.title[lang],
+                                        "outcome": rule.outcome, "failed": why_not(rule.when, env, lab)})
     if len(matched) > 1:
         matched.sort(key=lambda m: -m[0])
+        entries = [m for _, m in matched]
+    else:
+        entries = [matched[0][1]] if matched else []
+    as_of, subject = ev.as_of, ev.subject
     decision: dict[str, Any] = {
         "decision_id": decision_id,
         "point": point.name,
-        "subject": to_json(ev.subject, ""),
-        "as_of": iso(ev.as_of) if ev.as_of.__class__ is date else ev.as_of.isoformat(),
+        "subject": subject if subject.__class__ is str else to_json(subject, ""),  # (a str as it is)
+        "as_of": iso(as_of) if as_of.__class__ is date else as_of.isoformat(),
         "outcome": ev.outcome,
-        "matched": [m for _, m in matched],
+        "matched": entries,
         "outputs": outputs,
         "missing": ev.missing,
         "undecided": undecided,
         "rules_version": rules_version,
-        "policy_versions": {r.policy.id: r.policy.version for r in ev.results},
+        "policy_versions": policy_versions,
         "notes": notes,
         "lang": lang,
         "elapsed_us": elapsed_us,

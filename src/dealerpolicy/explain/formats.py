@@ -164,7 +164,7 @@ def value_key(values: list[Any]) -> tuple | None:
                 return None
         elif cls not in _SAFE:
             return None
-    return (*values, *[v.__class__ for v in values])
+    return (*values, *map(type, values))  # (no comprehension: this is called on every story)
 
 
 _TEXT: dict[str, Formatter] = {"money": _text_money, "percent": _text_percent}
