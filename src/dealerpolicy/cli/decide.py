@@ -50,7 +50,8 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     text = source.read()
     requests = list(read_requests(text, getattr(source, "name", "-"), svc.rulebook.schema, point))
     del text
-    gc.freeze()  # the requests live until the end: the collector need not walk them again and again
+    gc.collect()  # what reading left behind; then the requests, alive until the end,
+    gc.freeze()  # are kept out of the collector's walks
     bad = 0
     if fmt == "table":
         click.echo(table_header(lang))
