@@ -13,6 +13,10 @@ no rulebook text is ever evaluated.
 
 from __future__ import annotations
 
+import io
+import keyword
+import re
+import tokenize
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -713,8 +717,56 @@ class _Code:
         self.lines.append(line)
 
     def build(self, name: str, what: str) -> Any:
-        exec(compile("\n".join(self.lines) + "\n", f"<explain {what}>", "exec"), self.space)  # noqa: S102
+        source = "\n".join(self.lines) + "\n"
+        _assert_our_code(source)
+        exec(compile(source, f"<explain {what}>", "exec"), self.space)  # noqa: S102 - checked just above
         return self.space[name]
+
+
+# What generated explanation code may contain: its own local names, the JSON keys of the decision
+# contract, and the separators of its texts. A rulebook's text only ever reaches it as a `cN`.
+_CONTRACT_KEYS = ("claim", "clause", "counted", "derived", "excluded", "expr", "failed", "field",
+                  "high", "inclusive", "index", "items", "label", "left", "list", "low", "message",
+                  "missing", "name", "negated", "op", "options", "outcome", "outputs", "param",
+                  "policy", "reasons", "result", "right", "row", "rule", "status", "tags", "text",
+                  "title", "unknown", "value", "version")
+_OUR_STRINGS = frozenset({f'"{k}"' for k in _CONTRACT_KEYS} | {"''", "')'", "', '", "' ('", "' and '"})
+_OUR_FSTRING = re.compile(r'f"(?:\{[a-z_]\w*(?:\([a-z_]\w*\))?\}|\] \(|, )*"')  # list lines: {c_head}{i}] (…)
+_OUR_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_OUR_CAPITALS = frozenset({"ERROR", "Exception", "TypeError", "ValueError", "AttributeError", "True", "False",
+                           "None"})
+_OUR_KEYWORDS = frozenset({"and", "or", "not", "def", "if", "elif", "else", "for", "in", "is", "return", "try",
+                           "except", "continue", "break", "pass"})
+_FORBIDDEN_NAMES = frozenset({"eval", "exec", "compile", "open", "globals", "locals", "vars", "getattr", "setattr",
+                              "delattr", "breakpoint", "input", "help", "exit", "quit"})
+
+
+def _our_name(text: str) -> bool:
+    if keyword.iskeyword(text):
+        return text in _OUR_KEYWORDS or text in _OUR_CAPITALS
+    if text in _OUR_CAPITALS or text == "__class__":
+        return True
+    return _OUR_NAME.fullmatch(text) is not None and "__" not in text and text not in _FORBIDDEN_NAMES
+
+
+def _assert_our_code(source: str) -> None:
+    """Refuse generated source holding any name, string or number this module does not write."""
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        text = tok.string
+        if tok.type == tokenize.NAME:
+            ok = _our_name(text)
+        elif tok.type == tokenize.STRING:
+            ok = text in _OUR_STRINGS or _OUR_FSTRING.fullmatch(text) is not None
+        elif tok.type == tokenize.NUMBER:
+            ok = text in ("0", "1", "2")
+        else:
+            ok = tok.type in _LAYOUT or (tok.type == tokenize.OP and text in _OPS)
+        if not ok:
+            raise AssertionError(f"generated explanation code holds {text!r}: refused")
+
+
+_LAYOUT = frozenset({tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER})
+_OPS = frozenset({"(", ")", "*", "+", "+=", ",", ".", ":", "=", "==", "[", "]", "{", "}"})
 
 
 def _side(code: _Code, o: Operand, n: str) -> None:
