@@ -297,8 +297,8 @@ class Engine:
 
         The same work as `evaluate` per request, done step by step over runs of `BATCH_RUN`
         requests: binding for all, then derived values for all, then encoding, durable_rules,
-        conclusions. The code of one step stays in the CPU's caches across the run, which
-        measured ~20% less CPU per decision than finishing each request before the next.
+        conclusions. The code of one step stays in the CPU's caches across the run: with the
+        explanations, 6,350–6,700 decisions/s against 5,400–5,900/s one request at a time.
         Each Evaluation's `elapsed_ns` counts the time spent on its own request.
         """
         out: list[Evaluation | FactsError] = []
