@@ -1,4 +1,4 @@
-"""The generated explanation code (`plan._Code`: rule entries, reasons, stories, counted list items)
+"""The generated explanation code (`generated.Code`: rule entries, reasons, stories, counted list items)
 must say exactly what the plain plan methods say, whatever the memos already hold."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dealerpolicy.api import Decider
-from dealerpolicy.explain import decision, plan
+from dealerpolicy.explain import decision, plan, stories
 from dealerpolicy.explain.decision import build_decision
 from dealerpolicy.explain.formats import text_formatter
 
@@ -73,7 +73,7 @@ def test_counted_lines_tell_equal_values_of_other_classes_apart():
     """1, True and Decimal(1) are equal, as are Decimal('0') and Decimal('-0'): a memoised line of one
     must not be given for another."""
     formats = {"a": text_formatter(""), "b": text_formatter("money")}
-    lines = plan._counted_lines(("a", "b"), formats, "x.list", "): counted")
+    lines = stories._counted_lines(("a", "b"), formats, "x.list", "): counted")
     assert lines is not None
     cases = [1, True, Decimal(1), Decimal("1.0"), Decimal("0"), Decimal("-0"), 1.0, "1", date(2024, 1, 1), None]
     seen = []
@@ -89,14 +89,14 @@ def test_counted_lines_tell_equal_values_of_other_classes_apart():
 
 def test_counted_lines_leave_other_shapes_to_the_plain_code():
     formats = {"a": text_formatter(""), "b": text_formatter("")}
-    lines = plan._counted_lines(("a", "b"), formats, "x", "): counted")
+    lines = stories._counted_lines(("a", "b"), formats, "x", "): counted")
     assert lines([{"a": 1, "b": 2}], None) is not None
     assert lines([{"b": 2, "a": 1}], None) is None  # other order
     assert lines([{"a": 1}], None) is None  # a field missing
     assert lines([{"a": 1, "b": 2, "c": 3}], None) is None  # a field more
     assert lines([{"a": 1, "b": 2}], [False]) is None  # excluded: its reason reads the env
     assert lines([{"a": 1, "b": 2}], [1]) is None  # a filter result not exactly True
-    summary = plan._summary_of(("a", "b"), formats, lambda item: "generic")
+    summary = stories._summary_of(("a", "b"), formats, lambda item: "generic")
     assert summary({"b": 2, "a": 1}) == "generic" and summary({"a": 1, "b": [1]}) == "a 1, b [1]"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dealerpolicy.explain.plan import _assert_our_code
+from dealerpolicy.explain.generated import assert_our_code as _assert_our_code
 
 OURS = '''def reasons(env):
     try:

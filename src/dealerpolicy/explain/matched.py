@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dealerpolicy.explain.formats import json_formatter, text_formatter
-from dealerpolicy.explain.plan import Atom, _Code, reasons_function
+from dealerpolicy.explain.generated import Code
+from dealerpolicy.explain.plan import Atom, reasons_function
 from dealerpolicy.lang import ir
 from dealerpolicy.rulebook.policy import Derived, Rule
 
@@ -89,7 +90,7 @@ class RulePlan:
     def _function(self) -> Callable[[dict, dict, dict], tuple[dict[str, Any], dict[str, Any]]]:
         """`entry` written out for this rule: the same steps in the same order (output values, message,
         reasons, stories, output JSON), without the loops."""
-        code = _Code()
+        code = Code()
         code.add("def entry(env, stories, items):")
         n = range(len(self.outputs))
         for i, (_, fn, _) in enumerate(self.outputs):

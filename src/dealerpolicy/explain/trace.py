@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dealerpolicy.explain.plan import AggregateItems, Atom, Story, WhyNot, atom, atoms
+from dealerpolicy.explain.plan import Atom, WhyNot, atom, atoms
+from dealerpolicy.explain.stories import AggregateItems, Story
 from dealerpolicy.explain.words import BOUND, RESULT, WORDS, unparse
 from dealerpolicy.lang import ir
 
