@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
-from test_decisions import incident, order
+from test_decisions import incident, one_rule_rulebook, order
 
 from dealerpolicy.api import Decider, Request
 from dealerpolicy.engine import evaluate
@@ -76,24 +75,7 @@ def test_runs_longer_than_one_step_keep_the_order_and_the_time_spent(decider, mo
 
 
 def test_an_overflowing_derived_value_fails_only_its_own_request(tmp_path):
-    mini = Path(__file__).parent.parent / "fixtures" / "mini"
-    shutil.copy(mini / "schema.yaml", tmp_path / "schema.yaml")
-    (tmp_path / "policies").mkdir()
-    (tmp_path / "policies" / "p.yaml").write_text("""\
-policy: p
-title: {zh: 测试, en: Test}
-point: application
-version: 1
-effective_from: 2024-01-01
-derive:
-  big: {type: integer, expr: "days_between(2026-01-01, application.date) * 1000000000 * 1000000000 * 100"}
-rules:
-  - id: R-1
-    title: {zh: 规则, en: Rule}
-    when: big > 1
-    then: {outcome: approve, message: {zh: 消息, en: message}}
-""", encoding="utf-8")
-    d = Decider.from_dir(tmp_path)
+    d = one_rule_rulebook(tmp_path, "days_between(2026-01-01, application.date) * 1000000000 * 1000000000 * 100")
     on = lambda day: Request("application", {"application": {"id": "A1", "date": day, "tier": "county"}})  # noqa: E731
     batch = d.decide_many([on("2026-01-01"), on("2026-01-02"), on("2026-01-01")])
     assert isinstance(batch[1], FactsError) and batch[1].diagnostics[0].code == "fact.out_of_range"

@@ -202,30 +202,33 @@ def test_hostile_amounts_are_rejected_with_the_field(decider, amount):
     assert exc.value.diagnostics[0].field_path == "facts.order.amount"
 
 
-def test_a_derived_value_too_large_for_exact_decisions_is_a_clear_error(tmp_path):
+def one_rule_rulebook(tmp_path, derived_expr: str) -> Decider:
+    """The mini schema with one application policy: derived `huge` = `derived_expr`, rule R-1: huge > 1."""
     import shutil
     from pathlib import Path
-
-    from dealerpolicy.api import Decider
 
     mini = Path(__file__).parent.parent / "fixtures" / "mini"
     shutil.copy(mini / "schema.yaml", tmp_path / "schema.yaml")
     (tmp_path / "policies").mkdir()
-    (tmp_path / "policies" / "p.yaml").write_text("""\
+    (tmp_path / "policies" / "p.yaml").write_text(f"""\
 policy: p
-title: {zh: 测试, en: Test}
+title: {{zh: 测试, en: Test}}
 point: application
 version: 1
 effective_from: 2024-01-01
 derive:
-  huge: {type: integer, expr: "days_between(application.date, 9999-12-31) * 1000000000 * 1000000000"}
+  huge: {{type: integer, expr: "{derived_expr}"}}
 rules:
   - id: R-1
-    title: {zh: 规则, en: Rule}
+    title: {{zh: 规则, en: Rule}}
     when: huge > 1
-    then: {outcome: approve, message: {zh: 消息, en: message}}
+    then: {{outcome: approve, message: {{zh: 消息, en: message}}}}
 """, encoding="utf-8")
-    d = Decider.from_dir(tmp_path)
+    return Decider.from_dir(tmp_path)
+
+
+def test_a_derived_value_too_large_for_exact_decisions_is_a_clear_error(tmp_path):
+    d = one_rule_rulebook(tmp_path, "days_between(application.date, 9999-12-31) * 1000000000 * 1000000000")
     facts = {"application": {"id": "A1", "date": "2026-01-01", "tier": "county"}}
     with pytest.raises(FactsError) as exc:
         d.decide(Request("application", facts))

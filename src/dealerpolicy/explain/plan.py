@@ -138,15 +138,17 @@ class Atom:
         """The atom's reason: expression, values, result, claim and text."""
         result = self.result(env, value)
         entry, claim = self._build(env, result)
+        return self._closed(entry, claim, result)
+
+    def _closed(self, entry: dict[str, Any], claim: str, result: bool | None) -> dict[str, Any]:
+        """The entry with its claim and text (negated when the atom sits under a `not`)."""
         if self.negated:
             entry["result"] = result = None if result is None else not result
             claim = f"{self.not_word} ({claim})"
-            entry["claim"] = claim
-            entry["text"] = f"{claim} → {self.results[result]}"
-            entry["negated"] = True
-            return entry
         entry["claim"] = claim
         entry["text"] = f"{claim} → {self.results[result]}"
+        if self.negated:
+            entry["negated"] = True  # last: the key order of the decision JSON is part of its contract
         return entry
 
     def text(self, env: dict, value: Any = _UNSET) -> str:
@@ -190,17 +192,7 @@ class CompareAtom(Atom):
         entry = {"expr": self.expr, "result": result, "op": self.op, "left": left, "right": right}
         if self.inclusive is not None:
             entry["inclusive"] = self.inclusive
-        claim = f"{ls} {self.symbol} {rs}{self.bound}"
-        if self.negated:
-            entry["result"] = result = None if result is None else not result
-            claim = f"{self.not_word} ({claim})"
-            entry["claim"] = claim
-            entry["text"] = f"{claim} → {self.results[result]}"
-            entry["negated"] = True
-            return entry
-        entry["claim"] = claim
-        entry["text"] = f"{claim} → {self.results[result]}"
-        return entry
+        return self._closed(entry, f"{ls} {self.symbol} {rs}{self.bound}", result)
 
     def _build(self, env: dict, result: bool | None) -> tuple[dict[str, Any], str]:
         ls, left = self.left.explain(env)
