@@ -552,7 +552,3 @@ _IDS = _RandomIds()
 def new_decision_id() -> str:
     """128 random bits as 32 hex digits."""
     return _IDS.next()
-
-
-def now_ns() -> int:
-    return time.perf_counter_ns()

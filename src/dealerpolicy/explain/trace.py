@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dealerpolicy.explain.plan import Atom, WhyNot, atom, atoms
+from dealerpolicy.explain.plan import Atom, WhyNot, atoms
 from dealerpolicy.explain.stories import AggregateItems, Story
 from dealerpolicy.explain.words import BOUND, RESULT, WORDS, unparse
 from dealerpolicy.lang import ir
@@ -109,11 +109,6 @@ class Labeller:
         if plan is None:
             plan = self._aggregates[agg] = AggregateItems(agg, self)
         return plan
-
-
-def atom_reason(e: ir.Expr, env: dict, lab: Labeller) -> dict[str, Any]:
-    """One comparison (or other atom) with its values and result."""
-    return atom(e, lab).entry(env)
 
 
 def reasons(cond: ir.Expr, env: dict, lab: Labeller) -> list[dict[str, Any]]:
