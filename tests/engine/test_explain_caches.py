@@ -4,16 +4,13 @@ does with every cache empty, whatever was decided before it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from example_requests import ROOT, example_evaluations
 
 from dealerpolicy.api import Decider
 from dealerpolicy.explain import decision, formats
 from dealerpolicy.explain.decision import build_decision
-
-ROOT = Path(__file__).resolve().parents[2]
-FILES = ["orders", "applications", "incidents", "reviews", "collections"]
 
 
 def _forget_everything() -> None:
@@ -26,11 +23,7 @@ def _forget_everything() -> None:
 @pytest.fixture(scope="module")
 def book():
     d = Decider.from_dir(ROOT / "rules")
-    requests = []
-    for name in FILES:
-        lines = (ROOT / "examples" / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-        requests += [json.loads(line) for line in lines[:40]]
-    evaluations = [d.engine.evaluate(r["point"], r["facts"]) for r in requests]
+    evaluations = example_evaluations(d, 40)
     yield d, evaluations
     d.close()
 

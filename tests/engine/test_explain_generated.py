@@ -6,27 +6,20 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from example_requests import ROOT, example_evaluations
 
 from dealerpolicy.api import Decider
 from dealerpolicy.explain import decision, plan, stories
 from dealerpolicy.explain.decision import build_decision
 from dealerpolicy.explain.formats import text_formatter
 
-ROOT = Path(__file__).resolve().parents[2]
-FILES = ["orders", "applications", "incidents", "reviews", "collections"]
-
 
 @pytest.fixture(scope="module")
 def book():
     d = Decider.from_dir(ROOT / "rules")
-    requests = []
-    for name in FILES:
-        lines = (ROOT / "examples" / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-        requests += [json.loads(line) for line in lines[:60]]
-    evaluations = [d.engine.evaluate(r["point"], r["facts"]) for r in requests]
+    evaluations = example_evaluations(d, 60)
     yield d, evaluations
     d.close()
 

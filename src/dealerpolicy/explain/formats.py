@@ -12,7 +12,7 @@ non-zero `Decimal` (equal Decimals then print the same; -0 and 0 do not; NaNs do
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -153,17 +153,25 @@ def _json_plain(kind: str) -> Formatter:
 _SAFE = frozenset({str, int, bool, date, type(None), Unknown})
 
 
-def value_key(values: list[Any]) -> tuple | None:
-    """A key under which texts made of these values can be memoised, or None when one of them does
-    not decide its own text (a Decimal zero or non-finite, a list, another class). The classes are
-    part of the key: 1, True and Decimal(1) are equal but may print differently."""
+def print_alone(values: Iterable[Any], classes: frozenset[type] = _SAFE) -> bool:
+    """Whether equal values of the same classes always print the same: values of `classes`, and
+    finite non-zero Decimals (-0 and 0 are equal but print apart; NaNs are never equal)."""
     for v in values:
         cls = v.__class__
         if cls is Decimal:
             if not v.is_finite() or v.is_zero():
-                return None
-        elif cls not in _SAFE:
-            return None
+                return False
+        elif cls not in classes:
+            return False
+    return True
+
+
+def value_key(values: list[Any]) -> tuple | None:
+    """A key under which texts made of these values can be memoised, or None when one of them does
+    not decide its own text (a Decimal zero or non-finite, a list, another class). The classes are
+    part of the key: 1, True and Decimal(1) are equal but may print differently."""
+    if not print_alone(values):
+        return None
     return (*values, *map(type, values))  # (no comprehension: this is called on every story)
 
 

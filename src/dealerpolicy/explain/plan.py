@@ -269,16 +269,8 @@ class ValueAtom(Atom):
     def entry(self, env: dict, value: Any = _UNSET) -> dict[str, Any]:
         v = evaluate(self.fn, env) if value is _UNSET else value  # the value is also the result
         result = v if v.__class__ is bool else None
-        claim = self.head + self.text_of(v)
         entry = {"expr": self.expr, "result": result, "value": self.json(v)}
-        if self.negated:
-            entry["result"] = result = None if result is None else not result
-            claim = f"{self.not_word} ({claim})"
-        entry["claim"] = claim
-        entry["text"] = f"{claim} → {self.results[result]}"
-        if self.negated:
-            entry["negated"] = True
-        return entry
+        return self._closed(entry, self.head + self.text_of(v), result)
 
     def text(self, env: dict, value: Any = _UNSET) -> str:
         v = evaluate(self.fn, env) if value is _UNSET else value

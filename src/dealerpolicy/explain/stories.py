@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dealerpolicy.explain.formats import Memo, json_formatter, text_formatter, value_key
+from dealerpolicy.explain.formats import (
+    Memo,
+    json_formatter,
+    print_alone,
+    text_formatter,
+    value_key,
+)
 from dealerpolicy.explain.generated import ERROR as _ERROR
 from dealerpolicy.explain.generated import Code as _Code
 from dealerpolicy.explain.plan import Operand, WhyNot, evaluate
@@ -206,20 +211,11 @@ def _summary_of(names: tuple[str, ...], formats: dict[str, Callable[[Any], str]]
     return space["summary"]
 
 
-_SAFE_CLASSES = frozenset({str, int, bool, date, type(None)})
+_SAFE_CLASSES = frozenset({str, int, bool, date, type(None)})  # a list line's values (no unknowns)
 
 
 def _safe_values(values: tuple) -> bool:
-    """Whether equal values of the same classes always print the same: exact str, int, bool, date and
-    None, and finite non-zero Decimals (-0 and 0 are equal but print apart; NaNs never equal)."""
-    for v in values:
-        cls = v.__class__
-        if cls is Decimal:
-            if not v.is_finite() or v.is_zero():
-                return False
-        elif cls not in _SAFE_CLASSES:
-            return False
-    return True
+    return print_alone(values, _SAFE_CLASSES)
 
 
 class Story:
