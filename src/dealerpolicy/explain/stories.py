@@ -35,7 +35,7 @@ class AggregateItems:
     """Each list item of an aggregate: counted or excluded, and the condition that excluded it."""
 
     __slots__ = ("source", "path", "key", "idx", "where", "why", "share", "formats", "counted", "excluded",
-                 "shared_key", "summary_of", "counted_lines")
+                 "shared_key", "summary_of", "counted_lines", "lists")
 
     def __init__(self, agg: ir.Aggregate, lab: Labeller):
         source = agg.source
@@ -46,6 +46,8 @@ class AggregateItems:
         self.why = WhyNot(agg.where, lab) if agg.where is not None else None
         self.share = agg.share
         self.shared_key = (agg.share, lab.text(agg.where)) if agg.share and agg.where is not None else None
+        # what its items are made of: aggregates that agree here list the same items
+        self.lists = (self.path, agg.depth, lab.text(agg.where) if agg.where is not None else None)
         fields = source.type.fields if source is not None else ()
         self.formats = {name: text_formatter(t.kind) for name, t in fields}
         # `summary`, specialised to the list's declared fields
@@ -240,7 +242,13 @@ class Story:
         self.head = f"{lab.derived_name(d.name)} = {unparse(expr)} = "
         self.inputs = [Operand(r, lab) for r in _find_refs(expr)]
         self.open, self.close = ("（", "）") if lab.lang == "zh" else (" (", ")")
-        self.aggregates = [lab.aggregate_items(a) for a in ir.walk(expr) if isinstance(a, ir.Aggregate)]
+        # each list once: sum(x where c) / count(x where c) lists x's items once, not twice
+        aggregates: dict[tuple, AggregateItems] = {}
+        for node in ir.walk(expr):
+            if isinstance(node, ir.Aggregate):
+                items = lab.aggregate_items(node)
+                aggregates.setdefault(items.lists, items)
+        self.aggregates = list(aggregates.values())
         self.memo = Memo(2_000)  # texts by the values they show (see `formats.value_key`)
         self.run = self._function()  # `entry` as one generated function
 
