@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import yaml
 
 RULES = Path(__file__).parent / "rules"
