@@ -234,32 +234,19 @@ class DecisionService:
             self._stored_versions.add(version)
         self.audit.append_many(records)
 
-    def reads_registry(self, point: str, facts: Any) -> bool:
-        """Whether deciding these facts reads the dealer registry (a database round trip)."""
-        return self._dealer_source(point, facts) == "registry"
-
-    def _dealer_source(self, point_name: str, facts: Any) -> str | None:
-        """Where the dealer fact comes from: "registry" (the request names a dealer but does not
-        carry its required facts), "request", or None (no registry, or no dealer fact)."""
-        point = self.rulebook.schema.points.get(point_name)
-        if self.registry is None or not isinstance(facts, dict) or point is None or "dealer" not in point.facts:
-            return None
-        given = facts.get("dealer")
-        if _dealer_id(facts) is None:
-            return "request" if given else None
-        required = self.rulebook.schema.required.get("dealer", frozenset())
-        if isinstance(given, dict) and set(given) > {"id"} and required <= set(given):
-            return "request"  # complete dealer facts: the registry is not consulted
-        return "registry"
-
     def _with_registry(self, request: Request) -> tuple[Any, dict[str, Any]]:
         """Fill the dealer fact from the registry when the request names a dealer but does not carry it."""
         facts = request.facts
-        source = self._dealer_source(request.point, facts)
-        if source != "registry":
-            return facts, {"dealer": source} if source else {}
+        point = self.rulebook.schema.points.get(request.point)
+        if self.registry is None or not isinstance(facts, dict) or point is None or "dealer" not in point.facts:
+            return facts, {}
         given = facts.get("dealer")
         dealer_id = _dealer_id(facts)
+        if dealer_id is None:
+            return facts, {"dealer": "request"} if given else {}
+        required = self.rulebook.schema.required.get("dealer", frozenset())
+        if isinstance(given, dict) and set(given) > {"id"} and required <= set(given):
+            return facts, {"dealer": "request"}  # complete dealer facts: the registry is not consulted
         stored = self.registry.get_dealer(dealer_id)
         carries_facts = isinstance(given, dict) and bool(set(given) - {"id"})
         if stored is None and carries_facts:

@@ -110,30 +110,3 @@ def test_metrics_text_format(client: TestClient) -> None:
     assert 'dealerpolicy_decisions_total{outcome="require_cash",point="order"} 1' in lines
     assert 'dealerpolicy_decision_seconds_count{point="order"} 1' in lines
     assert "dealerpolicy_rules_generation 0" in lines
-
-
-def test_a_registry_read_waits_off_the_event_loop(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Deciding runs on the event loop, but a request that names a dealer without its facts reads the
-    registry (a database round trip): that one is decided in a worker thread, so it blocks no other."""
-    import asyncio
-
-    assert client.put("/v1/dealers/D9", json={"status": "suspended", "credit_limit": "1000"},
-                      headers=AUTH).status_code == 200
-    _, registry = client.app.state.service.stores.get()
-    read = registry.get_dealer
-    on_loop: list[bool] = []
-
-    def get_dealer(dealer_id: str):
-        try:
-            asyncio.get_running_loop()
-            on_loop.append(True)
-        except RuntimeError:
-            on_loop.append(False)
-        return read(dealer_id)
-
-    monkeypatch.setattr(registry, "get_dealer", get_dealer)
-    named = {"facts": {"order": BODY["facts"]["order"], "dealer": {"id": "D9"}}}
-    r = client.post("/v1/decisions/order", json=named, headers=AUTH)
-    assert (r.status_code, r.json()["outcome"]) == (200, "reject")  # the registry's status: suspended
-    assert client.post("/v1/decisions/order", json=BODY, headers=AUTH).status_code == 200  # carries its dealer
-    assert on_loop == [False]

@@ -5,7 +5,6 @@ No HTTP here beyond status numbers for per-item batch results; routes parse and 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import os
@@ -60,18 +59,13 @@ class Service:
         """Decide and record one request; raises FactsError (422/404) or AuditError (503).
 
         Runs on the event loop: the CPU work inline (no thread hops, no GIL convoy between
-        threadpool threads), the audit commit awaited while other requests proceed. A request
-        that names a dealer without its facts is decided in a worker thread instead, as its
-        registry read waits on the database.
+        threadpool threads), the audit commit awaited while other requests proceed.
         """
         started = time.perf_counter()
         try:
             with self.rules.lease() as loaded:
                 svc = self._decision_service(loaded)
-                if svc.reads_registry(point, request.get("facts")):
-                    decision = await asyncio.to_thread(self._decide_one, svc, point, request, lang, who)
-                else:
-                    decision = self._decide_one(svc, point, request, lang, who)
+                decision = self._decide_one(svc, point, request, lang, who)
                 recorded = await self._record_async(loaded, [decision.pop("_record")])
         except DealerPolicyError as exc:
             self.metrics.inc("dealerpolicy_decision_errors_total", point=self._label(point),
