@@ -13,6 +13,7 @@ import io
 import keyword
 import re
 import tokenize
+from collections.abc import Iterator
 from typing import Any
 
 from dealerpolicy.lang.values import Unknown
@@ -74,7 +75,7 @@ def _our_name(text: str) -> bool:
 
 def assert_our_code(source: str) -> None:
     """Refuse generated source holding any name, string or number this module does not write."""
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+    for tok in _tokens(source):
         text = tok.string
         if tok.type == tokenize.NAME:
             ok = _our_name(text)
@@ -86,6 +87,34 @@ def assert_our_code(source: str) -> None:
             ok = tok.type in _LAYOUT or (tok.type == tokenize.OP and text in _OPS)
         if not ok:
             raise AssertionError(f"generated explanation code holds {text!r}: refused")
+
+
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+ (PEP 701)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+def _tokens(source: str) -> Iterator[tokenize.TokenInfo]:
+    """The source's tokens, an f-string as one STRING token as Python 3.11 gives it.
+
+    From 3.12 on, the tokenizer splits an f-string into its start, literal pieces, the names
+    and operators of its replacement fields and its end; checking the whole text against
+    `_OUR_FSTRING` keeps the guard the same on every Python this project supports.
+    """
+    lines = source.splitlines(keepends=True)
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    for tok in tokens:
+        if _FSTRING_START is None or tok.type != _FSTRING_START:
+            yield tok
+            continue
+        depth, end = 1, tok
+        while depth:
+            end = next(tokens)
+            depth += (end.type == _FSTRING_START) - (end.type == _FSTRING_END)
+        if tok.start[0] == end.end[0]:
+            text = lines[tok.start[0] - 1][tok.start[1]:end.end[1]]
+        else:  # not written by this module: refused by the STRING check whatever it holds
+            text = "".join(lines[tok.start[0] - 1:end.end[0]])
+        yield tokenize.TokenInfo(tokenize.STRING, text, tok.start, end.end, tok.line)
 
 
 _LAYOUT = frozenset({tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER})
