@@ -93,3 +93,35 @@ def test_unknown_key_in_a_list_item_is_not_dropped() -> None:
     facts["dealer"]["monthly_purchases"][-1]["amout"] = "1.00"
     assert outcome(SCHEMA.bind, point, facts)[0] == "err"
     assert outcome(SCHEMA.bind, point, facts) == outcome(lambda p, f: full_bind(SCHEMA, p, f), point, facts)
+
+
+class _Counting:
+    """A validator that counts its calls (to tell which validator bound a request)."""
+
+    def __init__(self, inner: Any):
+        self.inner, self.calls = inner, 0
+
+    def validate_python(self, data: Any) -> Any:
+        self.calls += 1
+        return self.inner.validate_python(data)
+
+
+def test_nulls_in_optional_fields_are_left_out_by_the_fast_validator(monkeypatch: Any) -> None:
+    """Order systems send null for what they do not know: such a request binds as the full validator
+    binds it, without being validated twice; a null under an unknown key is still an error."""
+    point, facts = next((p, f) for p, f in VALID if p == "order" and f["dealer"].get("monthly_purchases"))
+    nulled = copy.deepcopy(facts)
+    nulled["dealer"]["region"] = None  # an optional field of a fact
+    nulled["order"]["ship_to_territory"] = None
+    if nulled["dealer"].get("invoices"):
+        nulled["dealer"]["invoices"][0]["paid_date"] = None  # an optional field of a list item
+    full = _Counting(SCHEMA._point_validators[point])
+    monkeypatch.setitem(SCHEMA._point_validators, point, full)
+    assert outcome(SCHEMA.bind, point, nulled) == outcome(lambda p, f: full_bind(SCHEMA, p, f), point, nulled)
+    bound = SCHEMA.bind(point, copy.deepcopy(nulled))
+    assert "region" not in bound["dealer"] and "ship_to_territory" not in bound["order"]
+    assert full.calls == 1  # outcome()'s reference call only: bind itself took the fast path
+    unknown = copy.deepcopy(facts)
+    unknown["dealer"]["colour"] = None
+    assert outcome(SCHEMA.bind, point, unknown)[0] == "err"
+    assert outcome(SCHEMA.bind, point, unknown) == outcome(lambda p, f: full_bind(SCHEMA, p, f), point, unknown)

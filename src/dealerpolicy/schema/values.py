@@ -197,16 +197,27 @@ def _fast_type(t: Type, path: str, required: Mapping[str, frozenset[str]]) -> Co
     return core_type(t, path, required)
 
 
+# An optional field's null, left out as the full validator leaves it (one union per optional field:
+# ~0.6 µs a request, against ~20 µs for a request with a null sent on to the full validator).
+_NULL_LEFT_OUT = core_schema.chain_schema([core_schema.none_schema(), core_schema.no_info_plain_validator_function(_omit)])
+
+
+def _fast_optional(schema: CoreSchema) -> CoreSchema:
+    return core_schema.union_schema([schema, _NULL_LEFT_OUT], mode="left_to_right")
+
+
 def _fast_record(fields: Iterable[tuple[str, Type]], path: str, required: Mapping[str, frozenset[str]],
                  forbid: bool) -> CoreSchema:
     needed = required.get(path, frozenset())
-    out = {name: core_schema.typed_dict_field(_fast_type(t, f"{path}.{name}", required), required=name in needed)
+    out = {name: core_schema.typed_dict_field(_fast_type(t, f"{path}.{name}", required) if name in needed
+                                              else _fast_optional(_fast_type(t, f"{path}.{name}", required)),
+                                              required=name in needed)
            for name, t in fields}
     return core_schema.typed_dict_schema(out, extra_behavior="forbid" if forbid else "ignore", total=False,
                                          strict=True)
 
 
-FastChecks = tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
+FastChecks = tuple[tuple[str, tuple[tuple[str, int], ...], frozenset[str]], ...]
 
 
 def fast_point_schema(facts: Iterable[tuple[str, Type]],
@@ -214,19 +225,21 @@ def fast_point_schema(facts: Iterable[tuple[str, Type]],
     """A stricter, cheaper validator for a point's facts, plus the key counts that complete it.
 
     It accepts a subset of what the point's `record_schema` accepts, with the same result:
-    plain dicts and lists only, the same scalar schemas, no null in optional fields (no
-    null-dropping union), and the top record, the fact records and list items whose fields are
-    all required ignore unknown keys instead of forbidding them (the per-key check costs
-    ~80 ns a key). The caller proves there were none by counting: the output holds exactly the
-    known keys found, so `len(input) == len(output)` for each fact record and the top, and an
-    item of a list whose n fields are all required has exactly n keys. Anything it refuses or
-    the counts reject goes to the full validator, which alone produces errors.
+    plain dicts and lists only, the same scalar schemas, a null in an optional field left out,
+    and the top record, the fact records and list items whose fields are all required ignore
+    unknown keys instead of forbidding them (the per-key check costs ~80 ns a key). The caller
+    proves there were none by counting: the output holds exactly the known keys found, so for
+    each fact record `len(input) == len(output)` plus the nulls of its optional fields (the
+    third item of its check), `len(input) == len(output)` for the top, and an item of a list
+    whose n fields are all required has exactly n keys. Anything it refuses or the counts
+    reject goes to the full validator, which alone produces errors.
     """
     facts = list(facts)
     top = {f: core_schema.typed_dict_field(_fast_record(t.fields, f, required, forbid=False), required=True)
            for f, t in facts}
     checks = tuple((f, tuple((name, len(lt.fields)) for name, lt in t.fields
-                             if lt.kind == "list" and _all_required(lt, f"{f}.{name}", required)))
+                             if lt.kind == "list" and _all_required(lt, f"{f}.{name}", required)),
+                     frozenset(name for name, _ in t.fields) - required.get(f, frozenset()))
                    for f, t in facts)
     return core_schema.typed_dict_schema(top, extra_behavior="ignore", total=False, strict=True), checks
 
