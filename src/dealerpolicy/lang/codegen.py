@@ -131,25 +131,24 @@ class Writer(ListAggregates):
             self.emit(f"{v} = env[{self.const(e.path)}]")
             return v
         v = self.var()
-        if e.path in self.present:  # validated facts: always there, never None, never unknown
-            if e.kind == "item":
-                item, _index = self._item_vars(e.depth)
-                self.emit(f"{v} = {item}[{self.const(e.field_name)}]")
-            else:
-                fact, _, name = e.path.partition(".")
-                self.emit(f"{v} = env[{self.const(fact)}][{self.const(name)}]")
-            self.known.add(v)
-            return v
         if e.kind == "item":
             item, index = self._item_vars(e.depth)
-            list_path = e.path.rsplit(".", 1)[0]
-            self.emit(f"{v} = {item}.get({self.const(e.field_name)})")
-            self.emit(f"if {v} is None: {v} = item_missing({self.const(list_path)}, {index}, "
-                      f"{self.const(e.field_name)})")
-            return v
+            return self.read_field(v, item, e.field_name, e.path,
+                                   lambda: f"item_missing({self.const(e.path.rsplit('.', 1)[0])}, {index}, "
+                                           f"{self.const(e.field_name)})")
         fact, _, name = e.path.partition(".")
-        self.emit(f"{v} = env[{self.const(fact)}].get({self.const(name)})")
-        self.emit(f"if {v} is None: {v} = {self.const(Unknown(frozenset({e.path})))}")
+        return self.read_field(v, f"env[{self.const(fact)}]", name, e.path,
+                               lambda: self.const(Unknown(frozenset({e.path}))))
+
+    def read_field(self, v: str, record: str, field: str, path: str, missing: Callable[[], str]) -> str:
+        """`v` = the field of `record` (code): indexed when the field is always present (validated
+        facts: never None, never unknown), else read with `.get` and `missing()` for an absent one."""
+        if path in self.present:
+            self.emit(f"{v} = {record}[{self.const(field)}]")
+            self.known.add(v)
+            return v
+        self.emit(f"{v} = {record}.get({self.const(field)})")
+        self.emit(f"if {v} is None: {v} = {missing()}")
         return v
 
     def _item_vars(self, depth: int) -> tuple[str, str]:

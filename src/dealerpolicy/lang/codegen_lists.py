@@ -81,25 +81,12 @@ class ListAggregates:
         if ref.kind == "item":  # a list inside the item of an enclosing aggregate
             for _depth, item, _index, outer_path in reversed(self.items):
                 if ref.path.startswith(outer_path + "."):
-                    field_name = ref.path.rsplit(".", 1)[1]
-                    if ref.path in self.present:
-                        self.emit(f"{v} = {item}[{self.const(field_name)}]")
-                        self.known.add(v)
-                        return v
-                    self.emit(f"{v} = {item}.get({self.const(field_name)})")
-                    self.emit(f"if {v} is None: {v} = {missing}")
-                    return v
+                    return self.read_field(v, item, ref.path.rsplit(".", 1)[1], ref.path, lambda: missing)
             raise Unsupported("nested list outside an aggregate")
         fact, _, name = ref.path.partition(".")
         if "." in name:
             raise Unsupported("deep list path")
-        if ref.path in self.present:
-            self.emit(f"{v} = env[{self.const(fact)}][{self.const(name)}]")
-            self.known.add(v)
-            return v
-        self.emit(f"{v} = env[{self.const(fact)}].get({self.const(name)})")
-        self.emit(f"if {v} is None: {v} = {missing}")
-        return v
+        return self.read_field(v, f"env[{self.const(fact)}]", name, ref.path, lambda: missing)
 
     def _hoist_item_free(self, e: ir.Aggregate) -> None:
         """Sub-expressions that read no list item have one value per request: compute them before the loop."""
