@@ -65,9 +65,10 @@ def parse_request(raw: Any, default_point: str | None = None, where: str = "requ
 class Decider:
     """A loaded rulebook compiled into the engine, ready to decide requests."""
 
-    def __init__(self, rulebook: Rulebook):
+    def __init__(self, rulebook: Rulebook, *, lazy: bool = True):
+        """`lazy=False` computes every derived value for every request (see `Engine`)."""
         self.rulebook = rulebook
-        self.engine = Engine(rulebook)
+        self.engine = Engine(rulebook, lazy=lazy)
         self.labels = rulebook.schema.labels
 
     @classmethod

@@ -14,17 +14,20 @@ from datetime import date
 from typing import Any
 
 from dealerpolicy.engine.compile import INT64, SCALES, KeySpec
+from dealerpolicy.lang import ir
 from dealerpolicy.lang.codegen import Unsupported, Writer, build
 
 Encoder = Callable[[dict[str, Any], dict[str, Any], set[str]], None]
 
 
 def generate_encoder(keys: list[KeySpec], overflow: Callable[[str, Any], Any], label: str,
-                     present: frozenset[str] = frozenset()) -> Encoder:
+                     present: frozenset[str] = frozenset(), lazy: frozenset[str] = frozenset()) -> Encoder:
     """`encode(env, flat, absent)`; `overflow(key, value)` raises for numbers too large to be exact.
 
     `present`: fact field paths bound facts always hold (`Schema.present`); a key computed only
     from those and constants is never unknown, so its absent check is left out.
+    `lazy`: derived values the env may lack (not needed by this request, see `engine.needs`);
+    a key reading one that is not there is left out of the fact, and not counted as absent.
     Raises Unsupported when a key cannot be generated (the caller keeps the KeySpec loop).
     """
     w = Writer(present)
@@ -32,7 +35,10 @@ def generate_encoder(keys: list[KeySpec], overflow: Callable[[str, Any], Any], l
         if spec.expr is None:
             raise Unsupported(f"key {spec.key} has no expression")
         key = w.const(spec.key)
-        w.emit(f"if {key} not in flat:")  # a fact key several policies read is encoded once
+        skipped = sorted({n.path for n in ir.walk(spec.expr)
+                          if isinstance(n, ir.Ref) and n.kind == "derived" and n.path in lazy})
+        # a fact key several policies read is encoded once
+        w.emit(f"if {key} not in flat{''.join(f' and {w.const(name)} in env' for name in skipped)}:")
         w.indent += 1
         x = w.expr(spec.expr)
         known = x in w.known

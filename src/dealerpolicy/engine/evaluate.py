@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -21,9 +21,15 @@ from typing import Any, NoReturn
 from dealerpolicy.engine.compile import CompiledPolicy, compile_policy
 from dealerpolicy.engine.durable_host import DurableEvaluator
 from dealerpolicy.engine.encoder import Encoder, generate_encoder
+from dealerpolicy.engine.needs import derivation_needs, lazily_read, shape
 from dealerpolicy.errors import Diagnostic, EngineError, FactsError
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.codegen import Unsupported, fast_assignments, fast_function
+from dealerpolicy.lang.codegen import (
+    Unsupported,
+    fast_assignments,
+    fast_function,
+    generate_assignments,
+)
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.plan import Rulebook
 from dealerpolicy.rulebook.policy import Policy, Rule
@@ -41,6 +47,11 @@ class PolicyResult:
     severity: int = 0
     lenient_note: str | None = None
     flagged: frozenset[str] = frozenset()  # missing inputs named by matched is_missing() tests
+    complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # see full_env
+
+    def full_env(self) -> dict[str, Any]:
+        """The env with every derived value: the request computed only those it needed."""
+        return self.env if self.complete is None else self.complete(self.env)
 
 
 @dataclass(slots=True)
@@ -65,19 +76,24 @@ class _PolicyPart:
     """One policy version compiled with its own key prefix; computes its env and flat keys."""
 
     def __init__(self, compiled: CompiledPolicy, tag: str, point: Point,
-                 present: frozenset[str] = frozenset()):
+                 present: frozenset[str] = frozenset(), lazy: bool = True):
         self.compiled = compiled
         self.policy = compiled.policy
         self.tag = tag
         self.params = {name: p.value if p.mapping is None else p.mapping
                        for name, p in self.policy.params.items()}
-        self.derive = fast_assignments([(d.name, d.expr) for d in self.policy.derived], self.policy.key, present)
+        assignments = [(d.name, d.expr) for d in self.policy.derived]
+        self.derive_all = fast_assignments(assignments, self.policy.key, present)
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
         try:
             self.encoder: Encoder | None = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact",
                                                             present)
         except Unsupported:
             self.encoder = None
+        # derived values computed only when a rule that can still match reads them (engine.needs)
+        self.derive, self.lazy = self.derive_all, frozenset[str]()
+        if lazy and self.encoder is not None:
+            self._go_lazy(assignments, compiled, present)
         self.rule_keys = compiled.rule_keys
         self.point = point
         whens = [fast_function(rule.when, f"{self.policy.key} {rule.id}", present) for rule in self.policy.rules]
@@ -91,17 +107,40 @@ class _PolicyPart:
                         for i, rule in enumerate(self.policy.rules)}
         # a rule durable did not match and that reads an absent key: its condition may be unknown
         # (a rule with on_missing: ignore is still checked against durable's answer: severity None)
-        self.readers: dict[str, list[tuple[int, Rule, str, Any, int | None]]] = {}
+        # (its lazily read derived values: one left out means its guard was false, see engine.needs)
+        self.readers: dict[str, list[tuple[int, Rule, str, Any, int | None, tuple[str, ...]]]] = {}
         for i, (rule, when) in enumerate(zip(self.policy.rules, whens, strict=True)):
             missing_severity = None if rule.on_missing == "ignore" else point.severity(rule.on_missing or point.missing)
-            entry = (i, rule, f"{tag}{rule.id}", when, missing_severity)
+            entry = (i, rule, f"{tag}{rule.id}", when, missing_severity, lazily_read(rule, self.lazy))
             for key in compiled.rule_keys[rule.id]:
                 self.readers.setdefault(key, []).append(entry)
+
+    def _go_lazy(self, assignments: list[tuple[str, ir.Expr]], compiled: CompiledPolicy,
+                 present: frozenset[str]) -> None:
+        needs = derivation_needs(self.policy)
+        lazy = frozenset(name for (name, _), need in zip(assignments, needs, strict=True) if need is not None)
+        if not lazy:
+            return
+        guards = [None if need is None else tuple(tuple((shape(t), t) for t in g) for g in need.guards)
+                  for need in needs]
+        try:
+            derive = generate_assignments(assignments, f"{self.policy.key} (as needed)", present, guards)
+            encoder = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact (as needed)",
+                                       present, lazy)
+        except Unsupported:
+            return
+        self.derive, self.encoder, self.lazy = derive, encoder, lazy
 
     def env(self, facts: dict[str, Any]) -> dict[str, Any]:
         env = dict(facts)
         env.update(self.params)
         return self.derive(env)
+
+    def complete(self, env: dict[str, Any]) -> dict[str, Any]:
+        """The env with every derived value, also those this request did not need (why-not, coverage)."""
+        if self.lazy and not self.lazy <= env.keys():
+            self.derive_all(env)
+        return env
 
     def reference_env(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The env computed by the reference closures (the generated code must agree with it)."""
@@ -159,8 +198,8 @@ class _PolicyPart:
             else:
                 by_index = {entry[0]: entry for key in absent if key in readers for entry in readers[key]}
                 suspects = [by_index[i] for i in sorted(by_index)]
-            for _, rule, name, when, missing_severity in suspects:
-                if name in fired:
+            for _, rule, name, when, missing_severity, lazily in suspects:
+                if name in fired or (lazily and any(n not in env for n in lazily)):
                     continue
                 verdict = when(env)
                 if verdict is True:
@@ -172,7 +211,8 @@ class _PolicyPart:
                     unknown.append((rule, verdict))
                     if missing_severity > severity:
                         severity = missing_severity
-        return PolicyResult(self.policy, env, matched, unknown, severity, flagged=flagged)
+        return PolicyResult(self.policy, env, matched, unknown, severity, flagged=flagged,
+                            complete=self.complete if self.lazy else None)
 
 
 _NONE: frozenset[str] = frozenset()
@@ -244,14 +284,16 @@ class Engine:
     """A compiled rulebook. Policies in force together are merged into one durable_rules evaluator,
     built once per combination of versions (most requests share one)."""
 
-    def __init__(self, rulebook: Rulebook, warm: date | None = None):
+    def __init__(self, rulebook: Rulebook, warm: date | None = None, lazy: bool = True):
+        """`lazy`: compute a derived value only when a rule that can still match reads it (see
+        `engine.needs`); False computes them all (the decisions are the same, tests compare)."""
         self.rulebook = rulebook
         self.schema = rulebook.schema
         self._parts: dict[str, _PolicyPart] = {}
         for i, policy in enumerate(rulebook.policies):
             tag = f"p{i}_"
             self._parts[policy.key] = _PolicyPart(compile_policy(policy, tag), tag, self.schema.points[policy.point],
-                                                  self.schema.present(policy.point))
+                                                  self.schema.present(policy.point), lazy)
         self._combined: dict[tuple[str, ...], _Combined] = {}
         self._in_force: dict[tuple[str, date], _InForce] = {}
         self._lock = threading.Lock()
@@ -402,8 +444,9 @@ class Engine:
         combined = self._combination(tuple(p.key for p in self.rulebook.in_force(point_name, when)))
         if combined is None:
             return []
-        envs, fired, _ = combined.match(facts)
+        lazy_envs, fired, lazy_absent = combined.match(facts)  # as requests are decided: values as needed
         problems = []
+        envs = [part.complete(dict(env)) for part, env in zip(combined.parts, lazy_envs, strict=True)]
         flat: dict[str, Any] = {}
         reference_flat: dict[str, Any] = {}
         absent: set[str] = set()
@@ -414,6 +457,9 @@ class Engine:
         if flat != reference_flat or absent != reference_absent:
             problems.append(f"flat fact: generated={flat} {sorted(absent)} "
                             f"reference={reference_flat} {sorted(reference_absent)}")
+        lazy_flat, _ = combined.encode(lazy_envs)
+        if any(flat.get(k, lazy_flat) != v for k, v in lazy_flat.items()) or not lazy_absent <= absent:
+            problems.append(f"flat fact as needed: {lazy_flat} {sorted(lazy_absent)} is not part of {flat}")
         for part, env in zip(combined.parts, envs, strict=True):
             reference = part.reference_env(facts)
             for d in part.policy.derived:

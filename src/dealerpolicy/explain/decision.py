@@ -72,6 +72,7 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
                               "outcome": rule.on_missing or point.missing, "missing": fields,
                               "message": MISSING_MESSAGE[lang].format(fields=", ".join(fields) or unknown.reason)})
         if with_why_not:
+            env = result.full_env()  # a failed condition may read values this request did not need
             decided = {r.id for r in result.matched} | {r.id for r, _ in result.unknown}
             for rule in policy.rules:
                 if rule.id not in decided:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -529,20 +529,59 @@ def generate_function(e: ir.Expr, label: str = "expression", present: frozenset[
     return build(writer, label)
 
 
+Guards = tuple[tuple[tuple[Hashable, ir.Expr], ...], ...]  # any of these, each all of its (key, term)
+
+
 def generate_assignments(assignments: list[tuple[str, ir.Expr]], label: str = "derived values",
-                         present: frozenset[str] = frozenset()) -> Fn:
-    """`fn(env)` storing each named value in env, in order (later ones read earlier ones)."""
+                         present: frozenset[str] = frozenset(), needs: Sequence[Guards | None] | None = None) -> Fn:
+    """`fn(env)` storing each named value in env, in order (later ones read earlier ones).
+
+    `needs` (one per assignment, see `engine.needs`): None to compute the value always, else
+    the guards under which it is needed, each a tuple of (key, term) — the value is computed
+    only when some guard has no term that is false, and is otherwise left out of env. Each
+    term (by key) is evaluated once, before the values. Needs must be monotone (a value's
+    guards include those of every later value reading it), as `derivation_needs` makes them.
+    """
     writer = Writer(present)
     try:
-        for name, e in assignments:
+        flags = _guard_flags(writer, needs) if needs else [None] * len(assignments)
+        for (name, e), flag in zip(assignments, flags, strict=True):
+            if flag is not None:
+                writer.emit(f"if {flag}:")
+                writer.indent += 1
             writer.assigning = (name, e)
             value = writer.expr(e)
             writer.emit(f"env[{writer.const(name)}] = {value}")
-            writer.derived_vars[name] = value  # later reads use the local
+            writer.derived_vars[name] = value  # later reads use the local (set under the same flag or a wider one)
+            if flag is not None:
+                writer.indent -= 1
     except RecursionError:
         raise Unsupported("expression too deep") from None
     writer.emit("return env")
     return build(writer, label)
+
+
+def _guard_flags(writer: Writer, needs: Sequence[Guards | None]) -> list[str | None]:
+    """Emit each guard term once, then one flag per distinct need: some guard has no false term."""
+    terms: dict[Hashable, str] = {}
+    flags: dict[tuple[tuple[Hashable, ...], ...], str] = {}
+    out: list[str | None] = []
+    for need in needs:
+        if need is None:
+            out.append(None)
+            continue
+        for guard in need:
+            for key, term in guard:
+                if key not in terms:
+                    terms[key] = writer.expr(term)
+        shape = tuple(tuple(key for key, _ in guard) for guard in need)
+        if shape not in flags:
+            flag = flags[shape] = writer.var("x")
+            writer.known.add(flag)
+            anyof = [" and ".join(f"{terms[key]} is not False" for key in keys) for keys in shape]
+            writer.emit(f"{flag} = {' or '.join(f'({a})' for a in anyof)}")
+        out.append(flags[shape])
+    return out
 
 
 def fast_function(e: ir.Expr, label: str = "expression", present: frozenset[str] = frozenset()) -> Fn:

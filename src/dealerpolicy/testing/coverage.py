@@ -113,10 +113,11 @@ class Coverage:
                 continue
             cov.cases += 1
             cov.matched.update(r.id for r in result.matched)
+            env = result.full_env()
             for band in cov.bands:
-                band.check(result.env)
+                band.check(env)
             for boundary in cov.boundaries:
-                boundary.check(result.env)
+                boundary.check(env)
 
     def _totals(self) -> tuple[int, int, int, int, int, int]:
         rules = matched = bands = bands_hit = bounds = bounds_hit = 0
