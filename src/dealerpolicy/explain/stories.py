@@ -73,40 +73,46 @@ class AggregateItems:
         items = evaluate(self.source, env)
         if not isinstance(items, list):
             return []
-        path, where, key, idx = self.path, self.where, self.key, self.idx
+        path, where = self.path, self.where
         known = env.get(self.share) if self.share else None  # filter results the engine already computed
         if known is not None and len(known) != len(items):
             known = None
+        scope: list[dict] = []  # the env with the current item, copied only when a filter or reason must run
         if self.counted_lines is not None and (where is None or known is not None):
-            out = self.counted_lines(items, None if where is None else known)
+            # counted items as straight code, the others (their reasons read the env) line by line
+            out = self.counted_lines(items, None if where is None else known,
+                                     lambda i, item, ok: self._not_counted(env, scope, i, item, ok))
             if out is not None:
                 return out
-        scope: dict | None = None  # the env with the current item, copied only when a filter must run
         out = []
-        counted, excluded, summary_of = self.counted, self.excluded, self.summary_of
+        counted, summary_of = self.counted, self.summary_of
         for i, item in enumerate(items):
             if where is None:
                 ok: Any = True
             elif known is not None:
                 ok = known[i]
             else:
-                if scope is None:
-                    scope = dict(env)
-                scope[key], scope[idx] = item, i
-                ok = evaluate(where, scope)
+                ok = evaluate(where, self._scope(env, scope, i, item))
             if ok is True:
                 out.append({"list": path, "index": i, "status": "counted",
                             "text": f"{path}[{i}] ({summary_of(item)}{counted}"})
-                continue
-            because = ""
-            if self.why is not None:
-                if scope is None:
-                    scope = dict(env)
-                scope[key], scope[idx] = item, i
-                because = "; ".join(self.why.texts(scope))
-            out.append({"list": path, "index": i, "status": "excluded" if ok is False else "unknown",
-                        "text": f"{path}[{i}] ({summary_of(item)}): {excluded} — {because}"})
+            else:
+                out.append(self._not_counted(env, scope, i, item, ok))
         return out
+
+    def _scope(self, env: dict, scope: list[dict], i: int, item: Any) -> dict:
+        """The env with item i as the current item (`scope` holds the one copy made per list)."""
+        if not scope:
+            scope.append(dict(env))
+        current = scope[0]
+        current[self.key], current[self.idx] = item, i
+        return current
+
+    def _not_counted(self, env: dict, scope: list[dict], i: int, item: Any, ok: Any) -> dict[str, Any]:
+        """The line of an item the filter excluded (or left unknown), with the reasons why."""
+        because = "; ".join(self.why.texts(self._scope(env, scope, i, item))) if self.why is not None else ""
+        return {"list": self.path, "index": i, "status": "excluded" if ok is False else "unknown",
+                "text": f"{self.path}[{i}] ({self.summary_of(item)}): {self.excluded} — {because}"}
 
     def summary(self, item: dict) -> str:
         """The item's first 4 fields, `name text` each."""
@@ -121,10 +127,12 @@ class AggregateItems:
 
 def _counted_lines(names: tuple[str, ...], formats: dict[str, Callable[[Any], str]], path: str,
                    counted: str) -> Callable[[list, list | None], list[dict[str, Any]] | None] | None:
-    """`AggregateItems._items` when every item is counted (`known`: the engine's filter results, None
-    when the aggregate has no filter) and its first fields are the list's first declared ones, in
-    order, as straight code; each line memoised by its index, values and their classes. None (the
-    caller explains the list itself) at the first item that is not so."""
+    """`AggregateItems._items` for items whose first fields are the list's first declared ones, in
+    order, as straight code (`known`: the engine's filter results, None when the aggregate has no
+    filter): a counted item's line is memoised by its index, values and their classes; an item
+    not counted gets its line from `other(index, item, filter result)`, which reads the env.
+    None (the caller explains the list itself) at the first item of another shape, or at the
+    first item not counted when there is no `other`."""
     width = min(len(names), 4)
     if width == 0:
         return None
@@ -139,13 +147,17 @@ def _counted_lines(names: tuple[str, ...], formats: dict[str, Callable[[Any], st
     code.space.update(c_path=path, c_head=head, c_counted=counted)
     values = "".join(f"v{i}, " for i in n)
     summary = ", ".join(f"{{h{i}}}{{f{i}(v{i})}}" for i in n)
-    code.add("def counted_lines(items, known):")
+    code.add("def counted_lines(items, known, other=None):")
     code.add("    out = []")
     code.add("    append = out.append")
     code.add("    i = 0")
     code.add("    for item in items:")
     code.add("        if known is not None and known[i] is not True:")
-    code.add("            return None")
+    code.add("            if other is None:")
+    code.add("                return None")
+    code.add("            append(other(i, item, known[i]))")
+    code.add("            i += 1")
+    code.add("            continue")
     code.add("        try:")
     code.add(f"            {', '.join(f'(k{i}, v{i})' for i in n)}{rest}, = item.items()")
     code.add("        except (ValueError, TypeError, AttributeError):")
