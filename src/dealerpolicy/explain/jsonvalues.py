@@ -41,17 +41,34 @@ def to_json(value: Any, kind: str) -> Any:
 def typed_facts_to_json(types: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
     """Normalised facts back to JSON by their schema types, so they bind again to the same values
     (percents as "95.5%", money and decimals as exact strings, dates as ISO text)."""
-    return {name: _record_json(types[name].field_map() if name in types else {}, fact)
+    return {name: _record_json(_kinds(types[name]) if name in types else {}, fact)
             for name, fact in facts.items() if isinstance(fact, dict)}
 
 
-def _record_json(fields: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+_KINDS: dict[int, tuple[Any, dict[str, tuple[str, Any]]]] = {}  # id(record type) → (it, field → (kind, type))
+
+
+def _kinds(t: Any) -> dict[str, tuple[str, Any]]:
+    """A record type's fields as name → (kind, type), made once per type (every audit record asks)."""
+    found = _KINDS.get(id(t))
+    if found is None or found[0] is not t:
+        found = _KINDS[id(t)] = (t, {name: (ft.kind, ft) for name, ft in t.fields})
+    return found[1]
+
+
+def _record_json(fields: dict[str, tuple[str, Any]], record: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in record.items():
-        t = fields.get(key)
-        kind = t.kind if t is not None else ""
-        if kind == "list" and isinstance(value, list):
-            item_fields = t.field_map()
+        kind, t = fields.get(key, _NO_FIELD)
+        cls = value.__class__
+        if cls is str or cls is bool:
+            out[key] = value
+        elif cls is Decimal:
+            out[key] = f"{(value * 100).normalize():f}%" if kind == "percent" else f"{value:f}"
+        elif cls is date:
+            out[key] = value.isoformat()
+        elif kind == "list" and isinstance(value, list):
+            item_fields = _kinds(t)
             out[key] = [_record_json(item_fields, item) for item in value]
         elif kind == "percent" and isinstance(value, Decimal):
             out[key] = f"{(value * 100).normalize():f}%"
@@ -60,3 +77,6 @@ def _record_json(fields: dict[str, Any], record: dict[str, Any]) -> dict[str, An
         else:
             out[key] = to_json(value, kind)
     return out
+
+
+_NO_FIELD = ("", None)
