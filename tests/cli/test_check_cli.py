@@ -113,3 +113,28 @@ def test_real_entry_point_in_a_subprocess(orders: Path, tmp_path: Path):
     verify = subprocess.run([sys.executable, "-m", "dealerpolicy", "audit", "verify", "--db",
                              f"sqlite:///{tmp_path / 'p.db'}"], capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0 and "2 records, chain intact" in verify.stdout
+
+
+def test_jsonl_lines_read_as_the_standard_json_module_reads_them():
+    from dealerpolicy.cli.requests import _loads
+
+    lines = ['{"a": 1, "b": [0.1, -0.0, 5e-324, 1E2], "c": "é😀", "a": 2}',
+             '{"big": 123456789012345678901234567890, "neg": -9223372036854775809}',  # beyond 64 bits: exact ints
+             '{"x": NaN, "y": Infinity}', '{"s": "\\ud800"}', '{"n": 1e400}']
+    for line in lines:
+        mine, theirs = _loads(line), json.loads(line)
+        assert repr(mine) == repr(theirs), line
+    assert _loads(lines[1])["big"] == 123456789012345678901234567890
+
+
+def test_jsonl_output_is_the_standard_modules_text_and_no_audit_makes_no_records(orders: Path, monkeypatch):
+    from dealerpolicy.api import DecisionService
+
+    made: list[int] = []
+    real = DecisionService.audit_record
+    monkeypatch.setattr(DecisionService, "audit_record", lambda self, *a: made.append(1) or real(self, *a))
+    result = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--lang", "en")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and made == []  # a dry run builds no audit records
+    for line in lines:
+        assert line == json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":"))

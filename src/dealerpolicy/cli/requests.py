@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from dealerpolicy.errors import Diagnostic, FactsError
 from dealerpolicy.schema.model import Schema
@@ -47,9 +50,27 @@ def _jsonl(text: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, _loads(line)
         except json.JSONDecodeError as exc:
             yield number, _bad(number, f"invalid JSON at column {exc.colno}: {exc.msg}")
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")  # an integer this long may lie beyond 64 bits
+
+
+def _loads(line: str) -> Any:
+    """`json.loads(line)`, through orjson when that gives the same value (~4x faster on a request).
+
+    orjson reads an integer beyond 64 bits as a float, and refuses NaN, Infinity and lone
+    surrogates, which the standard module reads; such lines (and any line orjson refuses,
+    for the standard module's error message) are read by the standard module.
+    """
+    if _LONG_NUMBER.search(line) is None:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
 
 
 def _csv(text: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
