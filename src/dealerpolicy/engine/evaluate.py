@@ -85,15 +85,15 @@ class _PolicyPart:
         assignments = [(d.name, d.expr) for d in self.policy.derived]
         self.derive_all = fast_assignments(assignments, self.policy.key, present)
         self.keys = [(k.key, k.getter, k.encode) for k in compiled.keys]
-        try:
+        # derived values computed only when a rule that can still match reads them (engine.needs)
+        self.derive = self.derive_all
+        self.lazy = self._lazy_derive(assignments, present) if lazy else frozenset()  # may set self.derive
+        try:  # its keys reading a lazy value are left out when the value is (no effect on a full env)
             self.encoder: Encoder | None = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact",
-                                                            present)
+                                                            present, self.lazy)
         except Unsupported:
             self.encoder = None
-        # derived values computed only when a rule that can still match reads them (engine.needs)
-        self.derive, self.lazy = self.derive_all, frozenset[str]()
-        if lazy and self.encoder is not None:
-            self._go_lazy(assignments, compiled, present)
+            self.derive, self.lazy = self.derive_all, frozenset()  # the KeySpec loop reads every value
         self.rule_keys = compiled.rule_keys
         self.point = point
         whens = [fast_function(rule.when, f"{self.policy.key} {rule.id}", present) for rule in self.policy.rules]
@@ -115,21 +115,19 @@ class _PolicyPart:
             for key in compiled.rule_keys[rule.id]:
                 self.readers.setdefault(key, []).append(entry)
 
-    def _go_lazy(self, assignments: list[tuple[str, ir.Expr]], compiled: CompiledPolicy,
-                 present: frozenset[str]) -> None:
+    def _lazy_derive(self, assignments: list[tuple[str, ir.Expr]], present: frozenset[str]) -> frozenset[str]:
+        """Set `self.derive` to compute values as needed; the derived values it may leave out."""
         needs = derivation_needs(self.policy)
         lazy = frozenset(name for (name, _), need in zip(assignments, needs, strict=True) if need is not None)
         if not lazy:
-            return
+            return lazy
         guards = [None if need is None else tuple(tuple((shape(t), t) for t in g) for g in need.guards)
                   for need in needs]
         try:
-            derive = generate_assignments(assignments, f"{self.policy.key} (as needed)", present, guards)
-            encoder = generate_encoder(compiled.keys, too_large, f"{self.policy.key} flat fact (as needed)",
-                                       present, lazy)
+            self.derive = generate_assignments(assignments, f"{self.policy.key} (as needed)", present, guards)
         except Unsupported:
-            return
-        self.derive, self.encoder, self.lazy = derive, encoder, lazy
+            return frozenset()
+        return lazy
 
     def env(self, facts: dict[str, Any]) -> dict[str, Any]:
         env = dict(facts)
