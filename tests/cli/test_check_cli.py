@@ -94,6 +94,41 @@ def test_explain_renders_a_report_in_either_language(orders: Path):
     assert "  [CR-3] Over limit → require_cash" in report.output
 
 
+def test_explain_reports_what_is_not_a_decision_by_line_and_renders_the_rest(orders: Path):
+    decided = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--lang", "en")
+    first, second = decided.stdout.splitlines()
+    broken = json.loads(first)
+    del broken["matched"][0]["title"]
+    broken["outcome"] = 3
+    text = "\n".join([first, "[1, 2]", json.dumps(broken), '{"decision_id": ', second]) + "\n"
+    report = CliRunner().invoke(cli, ["explain", "-"], input=text)
+    assert report.exit_code == 1
+    assert report.stderr.splitlines() == [
+        "line 2: error[decision.invalid]: expected a decision object (from check --format json), got a list",
+        "line 3: error[decision.invalid]: outcome: expected text, got a number",
+        "line 3: error[decision.invalid]: matched[0].title: missing",
+        "line 4: error[decision.invalid]: not JSON at line 6 column 1 (Expecting ',' delimiter)",
+        "3 of 5 inputs were not decisions and were not rendered"]
+    assert report.stdout.count("Outcome: ") == 2
+    assert f"Decision {json.loads(second)['decision_id'][:12]}" in report.stdout
+
+
+def test_explain_reads_a_json_array_with_each_item_on_its_line(orders: Path):
+    decided = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--lang", "en")
+    first, second = decided.stdout.splitlines()
+    report = CliRunner().invoke(cli, ["explain", "-"], input=f"[{first},\n  {second},\n\n 7]")
+    assert report.exit_code == 1
+    assert report.stderr.splitlines()[0] == ("line 4: error[decision.invalid]: expected a decision object "
+                                             "(from check --format json), got a number")
+    assert report.stdout.count("Outcome: ") == 2
+
+
+def test_explain_of_nothing_says_so():
+    report = CliRunner().invoke(cli, ["explain", "-"], input="\n  \n")
+    assert report.exit_code == 1
+    assert "no decision in the input" in report.stderr
+
+
 def test_bad_rules_folder_exits_3_with_the_location(tmp_path: Path, orders: Path):
     bad = tmp_path / "rules"
     (bad / "policies").mkdir(parents=True)

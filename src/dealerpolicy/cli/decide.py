@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from dealerpolicy.cli.readable import render_decision, table_header, table_row
+from dealerpolicy.cli.readable import render_decision, report_problems, table_header, table_row
 from dealerpolicy.cli.render import report_error
 from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
@@ -138,38 +139,73 @@ def _emit(decision: dict[str, Any], fmt: str, lang: str) -> None:
 @click.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help="Language of the report (default: the decisions' own).")
+              help="Language of the report's headings (default: the decisions' own); messages and "
+                   "reasons stay in the language the decisions were made in (check --lang).")
 def explain(source, lang: str | None) -> None:
     """Render decisions (from `check --format json|jsonl`) as a readable report.
 
+    Input: one decision, a JSON array of them, or one after another (JSONL or indented JSON).
+    Exit code 0 when every decision was rendered, 1 when some were not decisions (each is
+    reported with its line; the others are still rendered).
+
     Example: dealerpolicy check orders.jsonl --format jsonl | dealerpolicy explain --lang en
     """
-    text = source.read()
-    decisions: list[Any] = []
-    try:
-        stripped = text.strip()
-        if stripped.startswith("["):
-            decisions = json.loads(stripped)
-        elif stripped.startswith("{") and "\n{" not in stripped:
-            decisions = [json.loads(stripped)]
-        else:
-            decisions = _concatenated(stripped)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"line {exc.lineno}: not a decision JSON ({exc.msg})") from None
-    for d in decisions:
+    decisions = _decisions_in(source.read())
+    if not decisions:
+        raise click.ClickException("no decision in the input (expected the output of check --format json|jsonl)")
+    bad = 0
+    for line, d in decisions:
+        problems = [d.problem] if isinstance(d, _NotJson) else report_problems(d)
+        if problems:
+            bad += 1
+            for problem in problems:
+                click.echo(f"line {line}: error[decision.invalid]: {problem}", err=True)
+            continue
         click.echo(render_decision(d, lang or d.get("lang", "zh")))
         click.echo("")
+    if bad:
+        click.echo(f"{bad} of {len(decisions)} inputs were not decisions and were not rendered", err=True)
+        sys.exit(1)
 
 
-def _concatenated(text: str) -> list[Any]:
-    """JSONL, or pretty-printed JSON objects one after another."""
+@dataclass(frozen=True)
+class _NotJson:
+    problem: str
+
+
+def _decisions_in(text: str) -> list[tuple[int, Any]]:
+    """The values of a JSON array, or of JSON values one after another (JSONL, indented JSON),
+    each with the line it starts on. Text that is not JSON becomes a `_NotJson` in its place;
+    reading goes on at the next line that starts with `{` (where check's next decision starts)."""
     decoder = json.JSONDecoder()
-    out, pos = [], 0
-    while pos < len(text):
-        while pos < len(text) and text[pos].isspace():
+    out: list[tuple[int, Any]] = []
+    pos, n = 0, len(text)
+    while True:
+        while pos < n and text[pos].isspace():
             pos += 1
-        if pos >= len(text):
-            break
-        obj, pos = decoder.raw_decode(text, pos)
-        out.append(obj)
-    return out
+        if pos >= n:
+            return out
+        line = text.count("\n", 0, pos) + 1
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            out.append((line, _NotJson(f"not JSON at line {exc.lineno} column {exc.colno} ({exc.msg})")))
+            following = text.find("\n{", pos)
+            pos = n if following < 0 else following + 1
+            continue
+        if isinstance(value, list) and not out and not text[end:].strip():
+            return list(zip(_item_lines(text, pos, value), value, strict=True))
+        out.append((line, value))
+        pos = end
+
+
+def _item_lines(text: str, start: int, items: list[Any]) -> list[int]:
+    """The line each item of the array at `start` begins on (found again by decoding item by item)."""
+    decoder = json.JSONDecoder()
+    lines, pos = [], start + 1
+    for _ in items:
+        while text[pos].isspace() or text[pos] == ",":
+            pos += 1
+        lines.append(text.count("\n", 0, pos) + 1)
+        _, pos = decoder.raw_decode(text, pos)
+    return lines

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 HEAD = {
     "zh": ("对象", "结果", "命中规则", "说明"),
     "en": ("subject", "outcome", "rules", "message"),
@@ -38,10 +40,10 @@ def table_row(d: dict[str, Any], lang: str) -> str:
 
 def render_decision(d: dict[str, Any], lang: str) -> str:
     w = WORDS[lang if lang in WORDS else "zh"]
-    lines = [f"{w['decision']} {d.get('decision_id', '')[:12]}  {d.get('point')} {d.get('subject') or ''}  "
-             f"({w['as_of']} {d.get('as_of')}, {w['rules_version']} {str(d.get('rules_version', ''))[:12]})",
-             f"{w['outcome']}: {d.get('outcome')}"]
-    matched = d.get("matched", [])
+    lines = [f"{w['decision']} {d['decision_id'][:12]}  {d['point']} {d.get('subject') or ''}  "
+             f"({w['as_of']} {d['as_of']}, {w['rules_version']} {d['rules_version'][:12]})",
+             f"{w['outcome']}: {d['outcome']}"]
+    matched = d["matched"]
     if not matched:
         lines.append(f"  {w['none']}")
     for m in matched:
@@ -64,6 +66,101 @@ def render_decision(d: dict[str, Any], lang: str) -> str:
     if d.get("notes"):
         lines.append(f"{w['notes']}: " + " | ".join(d["notes"]))
     return "\n".join(lines)
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Text(_Part):
+    text: str
+
+
+class _Derived(_Part):
+    text: str = ""
+    items: list[_Text] = []
+
+
+class _Matched(_Part):
+    rule: str
+    title: str
+    outcome: str
+    policy: str
+    version: str
+    message: str
+    reasons: list[_Text] = []
+    derived: list[_Derived] = []
+
+
+class _Undecided(_Part):
+    rule: str
+    title: str
+    outcome: str
+    message: str
+
+
+class _WhyNot(_Part):
+    rule: str
+    title: str
+    failed: list[_Text]
+
+
+class _Report(_Part):
+    """What `render_decision` reads of a decision (the README's decision JSON); the rest is ignored."""
+
+    decision_id: str
+    point: str
+    as_of: str
+    outcome: str
+    matched: list[_Matched]
+    rules_version: str
+    outputs: dict[str, Any] = {}
+    missing: list[str] = []
+    undecided: list[_Undecided] = []
+    why_not: list[_WhyNot] | None = None
+    notes: list[str] = []
+
+
+def report_problems(d: Any) -> list[str]:
+    """Why `d` cannot be rendered as a decision, one `path: problem` per fault; [] when it can."""
+    if not isinstance(d, dict):
+        return [f"expected a decision object (from check --format json), got {_json_kind(d)}"]
+    try:
+        _Report.model_validate(d)
+    except ValidationError as exc:
+        return [f"{_path(e['loc']) or '(decision)'}: {_problem(e)}" for e in exc.errors()]
+    return []
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for step in loc:
+        out += f"[{step}]" if isinstance(step, int) else f"{'.' if out else ''}{step}"
+    return out
+
+
+def _problem(error: Any) -> str:
+    if error["type"] == "missing":
+        return "missing"
+    return f"expected {_EXPECTED.get(error['type'], error['msg'])}, got {_json_kind(error['input'])}"
+
+
+_EXPECTED = {"string_type": "text", "list_type": "a list", "dict_type": "an object",
+             "model_type": "an object", "model_attributes_type": "an object"}
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    return "a number"
 
 
 def _shown(value: Any) -> str:
