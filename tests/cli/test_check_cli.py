@@ -75,6 +75,41 @@ def test_check_reads_csv_with_dotted_columns(tmp_path: Path):
         "O9", "warn", "small order ¥5,000.00")
 
 
+@pytest.mark.parametrize("name, text", [
+    ("orders.jsonl", json.dumps(request("O1", "5000")) + "\n"),
+    ("orders.csv", "order.id,order.date,order.amount,order.payment,dealer.id,dealer.status\n"
+                   "O1,2026-03-31,5000,prepaid,D1,active\n"),
+])
+def test_a_byte_order_mark_before_the_requests_is_not_part_of_them(tmp_path: Path, name: str, text: str):
+    path = tmp_path / name  # Excel and Notepad write one before UTF-8 text
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    result = run("check", str(path), "--rules", str(MINI), "--point", "order", "--format", "json", "--no-audit")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["subject"] == "O1"
+
+
+def test_json_nested_too_deeply_is_a_bad_line_not_a_crash(tmp_path: Path):
+    path = tmp_path / "deep.jsonl"
+    deep = '{"point": "order", "facts": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    path.write_text(json.dumps(request("O1", "5000")) + "\n" + deep + "\n", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--format", "jsonl", "--no-audit")
+    assert result.exit_code == 1
+    assert "line 2: error[request.invalid]: invalid JSON: nested too deeply" in result.stderr
+    assert json.loads(result.stdout)["subject"] == "O1"
+    array = tmp_path / "deep.json"
+    array.write_text("[" * 50_000 + "]" * 50_000, encoding="utf-8")
+    result = run("check", str(array), "--rules", str(MINI), "--no-audit")
+    assert (result.exit_code, "nested too deeply" in result.stderr) == (1, True)
+
+
+def test_an_empty_file_says_there_was_nothing_to_decide(tmp_path: Path):
+    path = tmp_path / "none.csv"
+    path.write_text("", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--point", "order", "--no-audit")
+    assert result.exit_code == 0
+    assert result.stderr == f"no requests in {path}\n"
+
+
 def test_as_of_flag_chooses_the_versions(tmp_path: Path):
     path = tmp_path / "o.jsonl"
     path.write_text(json.dumps(request("O1", "5000")), encoding="utf-8")

@@ -54,6 +54,8 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     del text
     gc.collect()  # what reading left behind; then the requests, alive until the end,
     gc.freeze()  # are kept out of the collector's walks
+    if not requests:
+        click.echo(f"no requests in {getattr(source, 'name', '-')}", err=True)
     bad = 0
     if fmt == "table":
         click.echo(table_header(lang))
@@ -150,7 +152,7 @@ def explain(source, lang: str | None) -> None:
 
     Example: dealerpolicy check orders.jsonl --format jsonl | dealerpolicy explain --lang en
     """
-    decisions = _decisions_in(source.read())
+    decisions = _decisions_in(source.read().removeprefix("\ufeff"))
     if not decisions:
         raise click.ClickException("no decision in the input (expected the output of check --format json|jsonl)")
     bad = 0

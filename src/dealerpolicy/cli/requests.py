@@ -20,6 +20,7 @@ FALSE = {"false", "0", "no", "n", "否"}
 
 def read_requests(text: str, name: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
     """Yield (line, raw request or FactsError) in input order; one bad line never stops the rest."""
+    text = text.removeprefix("\ufeff")  # the byte-order mark Excel and Notepad put before UTF-8 text
     stripped = text.lstrip()
     if name.endswith(".csv") or (not stripped.startswith(("{", "[")) and "," in stripped.split("\n", 1)[0]):
         yield from _csv(text, schema, default_point)
@@ -28,6 +29,9 @@ def read_requests(text: str, name: str, schema: Schema, default_point: str | Non
             items = json.loads(text)
         except json.JSONDecodeError as exc:
             yield exc.lineno, _bad(exc.lineno, f"invalid JSON: {exc.msg}")
+            return
+        except RecursionError:
+            yield 1, _bad(1, _TOO_DEEP)
             return
         yield from enumerate(items, 1)
     else:
@@ -44,7 +48,7 @@ def _jsonl(text: str) -> Iterator[tuple[int, Any]]:
         try:  # one pretty-printed JSON object
             yield 1, json.loads(stripped)
             return
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             pass
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -53,8 +57,11 @@ def _jsonl(text: str) -> Iterator[tuple[int, Any]]:
             yield number, _loads(line)
         except json.JSONDecodeError as exc:
             yield number, _bad(number, f"invalid JSON at column {exc.colno}: {exc.msg}")
+        except RecursionError:
+            yield number, _bad(number, _TOO_DEEP)
 
 
+_TOO_DEEP = "invalid JSON: nested too deeply (a request is a few levels deep)"
 _LONG_NUMBER = re.compile(r"\d{19}")  # an integer this long may lie beyond 64 bits
 
 
