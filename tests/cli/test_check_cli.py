@@ -88,6 +88,24 @@ def test_a_byte_order_mark_before_the_requests_is_not_part_of_them(tmp_path: Pat
     assert json.loads(result.stdout)["subject"] == "O1"
 
 
+def test_input_in_another_encoding_is_refused_with_the_way_out_and_read_when_named(tmp_path: Path):
+    path = tmp_path / "orders.csv"  # as Excel saves CSV in Chinese
+    path.write_bytes("order.id,order.date,order.amount,order.payment,dealer.id,dealer.status\n"
+                     "订单1,2026-03-31,5000,prepaid,D1,active\n".encode("gb18030"))
+    result = run("check", str(path), "--rules", str(MINI), "--point", "order", "--no-audit")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"error[input.encoding]: {path}: line 2, byte 1: not utf-8 text (byte 0xB6)",
+        '  hint: save it as UTF-8 (in Excel: "CSV UTF-8"), or name its encoding, e.g. --encoding gb18030']
+    assert result.stdout == ""
+    result = run("check", str(path), "--rules", str(MINI), "--point", "order", "--no-audit", "--format", "json",
+                 "--encoding", "gb18030")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["subject"] == "订单1"
+    report = CliRunner().invoke(cli, ["explain", str(path)])
+    assert (report.exit_code, "error[input.encoding]" in report.stderr) == (1, True)
+
+
 def test_json_nested_too_deeply_is_a_bad_line_not_a_crash(tmp_path: Path):
     path = tmp_path / "deep.jsonl"
     deep = '{"point": "order", "facts": ' + "[" * 50_000 + "]" * 50_000 + "}"

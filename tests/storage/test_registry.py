@@ -142,6 +142,29 @@ def test_jsonl_import_reads_money_exactly_and_reports_broken_lines(reg: Registry
     assert reg.get_dealer("D020")["credit_limit"] == "0.1"
 
 
+def test_a_file_in_another_encoding_is_refused_before_any_row_is_written(reg: RegistryStore,
+                                                                         tmp_path: Path) -> None:
+    path = tmp_path / "dealers.csv"  # as Excel saves CSV in Chinese: GB18030, not UTF-8
+    path.write_bytes(("dealer_id,tier,region,credit_limit,status\n" + "D030,gold,East,1.00,active\n" * 3
+                      + "D031,gold,华东,1.00,active\n").encode("gb18030"))
+    with pytest.raises(FactsError) as caught:
+        reg.import_rows(read_rows(path), _validator, dry_run=False)
+    assert caught.value.diagnostics[0].message == f"{path}: line 5, byte 11: not utf-8 text (byte 0xBB)"
+    assert reg.get_dealer("D030") is None
+    report = reg.import_rows(read_rows(path, "gb18030"), _validator, dry_run=False)
+    assert (report.written, reg.get_dealer("D031")["region"]) == (4, "华东")
+
+
+def test_json_nested_too_deeply_is_a_rejected_line(reg: RegistryStore, tmp_path: Path) -> None:
+    path = tmp_path / "dealers.jsonl"
+    path.write_text('{"dealer_id": ' + "[" * 50_000 + "]" * 50_000 + "}\n"
+                    '{"dealer_id": "D040", "tier": "gold"}\n', encoding="utf-8")
+    report = reg.import_rows(read_rows(path), shape_only)
+    assert [(p.line, p.diagnostics[0].message) for p in report.problems] == [
+        (1, "not valid JSON: nested too deeply")]
+    assert reg.get_dealer("D040") is not None
+
+
 def test_export_round_trips_through_import(reg: RegistryStore, db_url: str,
                                            tmp_path: Path) -> None:
     reg.upsert_dealer("D002", {"tier": "bronze", "region": "West", "tags": ["new"]})

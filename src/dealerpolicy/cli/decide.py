@@ -15,13 +15,14 @@ from dealerpolicy.cli.render import report_error
 from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
 from dealerpolicy.storage.jsonutil import dumps
+from dealerpolicy.textinput import decode_text
 
 PROGRESS_THRESHOLD = 2000
 BATCH = 200  # decisions appended per transaction; none is printed before it is logged
 
 
 @click.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("source", type=click.File("rb"), default="-")
 @click.option("--rules", "rules_dir", default="rules", show_default=True, type=click.Path(file_okay=False),
               help="Rules folder (schema.yaml + policies).")
 @click.option("--point", help="Decision point for requests that do not name one.")
@@ -32,8 +33,10 @@ BATCH = 200  # decisions appended per transaction; none is printed before it is 
 @click.option("--db", "db_url", help="Audit database URL (default: $DEALERPOLICY_DATABASE_URL or "
                                      "sqlite:///dealerpolicy.db).")
 @click.option("--no-audit", is_flag=True, help="Do not record decisions (dry runs only).")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="The input's text encoding, e.g. gb18030 for a CSV saved by Excel in Chinese.")
 def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: str, fmt: str, why_not: bool,
-          db_url: str | None, no_audit: bool) -> None:
+          db_url: str | None, no_audit: bool, encoding: str) -> None:
     """Decide requests from a JSON, JSONL or CSV file (or - for stdin).
 
     Each request is {"point": "order", "facts": {"order": {...}, "dealer": {...}}}; CSV columns name
@@ -44,18 +47,23 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     """
     from dealerpolicy.api import DecisionService, gc_paused
 
+    name = getattr(source, "name", "-")
+    try:
+        text = decode_text(source.read(), name, encoding)
+    except FactsError as exc:
+        report_error(exc)
+        sys.exit(1)  # bad input
     try:
         svc = DecisionService.open(rules_dir, db_url=None if no_audit else db_url, audit=not no_audit)
     except DealerPolicyError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)
-    text = source.read()
-    requests = list(read_requests(text, getattr(source, "name", "-"), svc.rulebook.schema, point))
+    requests = list(read_requests(text, name, svc.rulebook.schema, point))
     del text
     gc.collect()  # what reading left behind; then the requests, alive until the end,
     gc.freeze()  # are kept out of the collector's walks
     if not requests:
-        click.echo(f"no requests in {getattr(source, 'name', '-')}", err=True)
+        click.echo(f"no requests in {name}", err=True)
     bad = 0
     if fmt == "table":
         click.echo(table_header(lang))
@@ -139,11 +147,12 @@ def _emit(decision: dict[str, Any], fmt: str, lang: str) -> None:
 
 
 @click.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("source", type=click.File("rb"), default="-")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
               help="Language of the report's headings (default: the decisions' own); messages and "
                    "reasons stay in the language the decisions were made in (check --lang).")
-def explain(source, lang: str | None) -> None:
+@click.option("--encoding", default="utf-8", show_default=True, help="The input's text encoding.")
+def explain(source, lang: str | None, encoding: str) -> None:
     """Render decisions (from `check --format json|jsonl`) as a readable report.
 
     Input: one decision, a JSON array of them, or one after another (JSONL or indented JSON).
@@ -152,7 +161,11 @@ def explain(source, lang: str | None) -> None:
 
     Example: dealerpolicy check orders.jsonl --format jsonl | dealerpolicy explain --lang en
     """
-    decisions = _decisions_in(source.read().removeprefix("\ufeff"))
+    try:
+        decisions = _decisions_in(decode_text(source.read(), getattr(source, "name", "-"), encoding))
+    except FactsError as exc:
+        report_error(exc)
+        sys.exit(1)
     if not decisions:
         raise click.ClickException("no decision in the input (expected the output of check --format json|jsonl)")
     bad = 0

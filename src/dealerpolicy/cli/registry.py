@@ -34,15 +34,17 @@ def dealer_validator(rules_dir: Path) -> Validator:
 @click.option("--dry-run", is_flag=True, help="Validate every row, write nothing.")
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("rules"), show_default=True, help="Rules directory with the schema.")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="The file's text encoding, e.g. gb18030 for a CSV saved by Excel in Chinese.")
 @db_option
 @renders_errors
-def import_(file: Path, dry_run: bool, rules_dir: Path, db: str | None) -> None:
+def import_(file: Path, dry_run: bool, rules_dir: Path, encoding: str, db: str | None) -> None:
     """Import dealers from a .csv or .jsonl file; bad rows are reported and skipped (exit 4).
 
     Example: dealerpolicy registry import dealers.csv --dry-run
     """
     store = RegistryStore(resolve_url(db))
-    report = store.import_rows(read_rows(file), dealer_validator(rules_dir), dry_run=dry_run)
+    report = store.import_rows(read_rows(file, encoding), dealer_validator(rules_dir), dry_run=dry_run)
     for problem in report.problems:
         click.echo(f"{file}:{problem.render()}", err=True)
     click.echo(_summary(report))

@@ -20,7 +20,6 @@ FALSE = {"false", "0", "no", "n", "否"}
 
 def read_requests(text: str, name: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
     """Yield (line, raw request or FactsError) in input order; one bad line never stops the rest."""
-    text = text.removeprefix("\ufeff")  # the byte-order mark Excel and Notepad put before UTF-8 text
     stripped = text.lstrip()
     if name.endswith(".csv") or (not stripped.startswith(("{", "[")) and "," in stripped.split("\n", 1)[0]):
         yield from _csv(text, schema, default_point)

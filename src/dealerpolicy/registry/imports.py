@@ -9,6 +9,7 @@ of `CHUNK` per transaction. A dry run validates everything and writes nothing.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dealerpolicy.errors import Diagnostic, FactsError
+from dealerpolicy.textinput import decode_text
 
 if TYPE_CHECKING:
     from dealerpolicy.registry.store import RegistryStore
@@ -95,15 +97,17 @@ def _flush(store: RegistryStore, pending: list[tuple[str, Mapping[str, Any]]],
     return written
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, Row]]:
-    """(line number, row) pairs from a .csv or .jsonl file; unreadable lines as FactsError."""
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, Row]]:
+    """(line number, row) pairs from a .csv or .jsonl file; unreadable lines as FactsError.
+
+    The whole file is decoded first, so a file in another encoding is refused before any row
+    is imported (see `decode_text`)."""
     readers = {".csv": _csv_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows}
     reader = readers.get(path.suffix.lower())
     if reader is None:
         raise FactsError(Diagnostic("import.format", f"cannot import {path.name}: unknown format",
                                     hint="name the file *.csv or *.jsonl"))
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        yield from reader(handle)
+    yield from reader(io.StringIO(decode_text(path.read_bytes(), str(path), encoding), newline=""))
 
 
 def _csv_rows(handle: Iterable[str]) -> Iterator[tuple[int, Row]]:
@@ -120,6 +124,8 @@ def _jsonl_rows(handle: Iterable[str]) -> Iterator[tuple[int, Row]]:
             value = json.loads(text, parse_float=Decimal)
         except ValueError as exc:
             value = _unreadable(f"not valid JSON: {exc.msg} (column {exc.colno})")  # type: ignore[attr-defined]
+        except RecursionError:
+            value = _unreadable("not valid JSON: nested too deeply")
         if not isinstance(value, dict | FactsError):
             value = _unreadable("each line must be a JSON object {\"dealer_id\": …}")
         yield line, value
