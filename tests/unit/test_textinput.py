@@ -18,7 +18,7 @@ def test_a_named_encoding_is_used():
 
 
 def test_bytes_that_do_not_decode_name_the_line_the_byte_and_the_way_out():
-    data = "dealer.id,dealer.name\nD1,".encode() + "华兴".encode("gb18030") + b"\n"
+    data = b"dealer.id,dealer.name\nD1," + "华兴".encode("gb18030") + b"\n"
     with pytest.raises(FactsError) as caught:
         decode_text(data, "dealers.csv")
     [d] = caught.value.diagnostics
