@@ -216,3 +216,24 @@ def test_registry_import_uses_the_schema_validator(db: str, tmp_path: Path,
     assert seen == [tmp_path]
     assert RegistryStore(db).get_dealer("D1") is not None
     assert RegistryStore(db).get_dealer("D2") is None
+
+
+@pytest.mark.parametrize("args", [("audit", "verify"), ("audit", "list"), ("audit", "show", "dec-1"),
+                                  ("audit", "export"), ("audit", "stats"), ("registry", "show", "D001"),
+                                  ("registry", "export"), ("incidents", "confirm", "dec-1")])
+def test_reading_commands_refuse_a_missing_log_instead_of_creating_an_empty_one(tmp_path: Path, args: tuple):
+    missing = tmp_path / "typo.db"
+    result = run(*args, "--db", f"sqlite:///{missing}", code=5)
+    assert f"error[audit.database]: no database at this path (sqlite:///{missing})" in result.output
+    assert not missing.exists()
+    other = tmp_path / "other.db"  # a database, but not dealerpolicy's
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    result = run(*args, "--db", f"sqlite:///{other}", code=5)
+    assert "error[audit.database]: no dealerpolicy tables in this database" in result.output
+    assert [r[0] for r in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")] == ["t"]
+
+
+def test_a_log_that_exists_but_is_empty_still_verifies(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'new.db'}"
+    AuditStore(db)  # as check and serve create it
+    assert run("audit", "verify", "--db", db).output == "ok: 0 records, chain intact (head seq 0)\n"

@@ -50,8 +50,10 @@ class _AppendSql:
 class AuditStore:
     """The decision log in one database (a URL, or an engine already opened)."""
 
-    def __init__(self, url: str | Engine | None = None, masked_fields: Sequence[str] = ()):
-        self.engine = open_database(url)
+    def __init__(self, url: str | Engine | None = None, masked_fields: Sequence[str] = (), *,
+                 existing: bool = False):
+        """`existing`: refuse a database without the log's tables instead of creating them."""
+        self.engine = open_database(url, existing=existing)
         self.masked_fields = list(masked_fields)
         self._append_sql: _AppendSql | None = None
 

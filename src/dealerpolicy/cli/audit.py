@@ -69,7 +69,7 @@ def verify(db: str | None, fmt: str) -> None:
 
     Example: dealerpolicy audit verify --db sqlite:///dealerpolicy.db
     """
-    result = AuditStore(resolve_url(db)).verify()
+    result = AuditStore(resolve_url(db), existing=True).verify()
     if fmt == "json":
         echo_json(_verify_json(result))
     elif result.first_error:
@@ -100,7 +100,7 @@ def list_(db: str | None, limit: int, offset: int, fmt: str, **kwargs: Any) -> N
 
     Example: dealerpolicy audit list --dealer D001 --outcome hold --since 2025-01-01
     """
-    records = AuditStore(resolve_url(db)).list(limit=limit, offset=offset, **_filters(kwargs))
+    records = AuditStore(resolve_url(db), existing=True).list(limit=limit, offset=offset, **_filters(kwargs))
     if fmt == "json":
         echo_json(records)
         return
@@ -128,7 +128,7 @@ def show(decision_id: str, db: str | None, reexplain: bool) -> None:
 
     Example: dealerpolicy audit show 7f0c…e1 --reexplain
     """
-    store = AuditStore(resolve_url(db))
+    store = AuditStore(resolve_url(db), existing=True)
     record = store.get(decision_id)
     if record is None:
         raise click.ClickException(f"decision {decision_id} is not in the log")
@@ -157,7 +157,7 @@ def export_(db: str | None, fmt: str, output: Any, **kwargs: Any) -> None:
 
     Example: dealerpolicy audit export --format csv --since 2025-01-01 -o decisions.csv
     """
-    count = AuditStore(resolve_url(db)).export(fmt, output, **_filters(kwargs))
+    count = AuditStore(resolve_url(db), existing=True).export(fmt, output, **_filters(kwargs))
     click.echo(f"exported {count} decisions", err=True)
 
 
@@ -171,7 +171,7 @@ def stats(db: str | None, fmt: str, **kwargs: Any) -> None:
 
     Example: dealerpolicy audit stats --point order --since 2025-01-01
     """
-    result = AuditStore(resolve_url(db)).stats(**_filters(kwargs))
+    result = AuditStore(resolve_url(db), existing=True).stats(**_filters(kwargs))
     if fmt == "json":
         echo_json(result)
         return

@@ -67,7 +67,7 @@ def show(dealer_id: str, db: str | None) -> None:
 
     Example: dealerpolicy registry show D001
     """
-    dealer = RegistryStore(resolve_url(db)).get_dealer(dealer_id)
+    dealer = RegistryStore(resolve_url(db), existing=True).get_dealer(dealer_id)
     if dealer is None:
         raise UnknownDealerError(f"dealer {dealer_id!r} is not in the registry",
                                  code="fact.unknown_dealer")
@@ -86,7 +86,7 @@ def export_(db: str | None, fmt: str, output: Any) -> None:
 
     Example: dealerpolicy registry export --format csv -o dealers.csv
     """
-    count = RegistryStore(resolve_url(db)).export(output, fmt)
+    count = RegistryStore(resolve_url(db), existing=True).export(output, fmt)
     click.echo(f"exported {count} dealers", err=True)
 
 
@@ -104,7 +104,7 @@ def confirm(decision_id: str, db: str | None) -> None:
 
     Example: dealerpolicy incidents confirm 7f0c…e1
     """
-    audit = AuditStore(resolve_url(db))
+    audit = AuditStore(resolve_url(db), existing=True)
     decision = audit.get(decision_id)
     if decision is None:
         raise FactsError(f"decision {decision_id} is not in the decision log",

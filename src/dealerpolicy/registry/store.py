@@ -36,8 +36,9 @@ def stored(data: Mapping[str, Any]) -> Data:
 class RegistryStore:
     """Dealers and their history; `engine_or_url` may be the audit store's engine."""
 
-    def __init__(self, engine_or_url: str | Engine | None = None):
-        self.engine = open_database(engine_or_url)
+    def __init__(self, engine_or_url: str | Engine | None = None, *, existing: bool = False):
+        """`existing`: refuse a database without dealerpolicy's tables instead of creating them."""
+        self.engine = open_database(engine_or_url, existing=existing)
         self._reads: _ReadSql | None = None
 
     # --- master data ---------------------------------------------------------------
