@@ -139,6 +139,7 @@ def test_single_big_or_gets_own_ruleset(make):
     ({"id": 1}, "reserved"),
     ({"$gt": {"sid": 1}}, "reserved"),
     ({"$gt": {"a": {"$m": "id"}}}, "reserved"),
+    ({"$ex": {"~s": 1}}, "reserved"),
     ({"$and": []}, "non-empty"),
     ({"$or": []}, "non-empty"),
     ({"$or": [{"a": i} for i in range(65)]}, "64"),
@@ -166,7 +167,7 @@ def test_rejects_256_identical_conditions():
 def test_fact_validation(make):
     ev = make({"r": {"a": 1}})
     for bad in ({"a": 1.0}, {"a": None}, {"a": 2**63}, {"a": -(2**63)}, {"a": [1]},
-                {"b": 1.5}, {"id": 1}, {"sid": "x"}, {1: 1}):
+                {"b": 1.5}, {"id": 1}, {"sid": "x"}, {"~s": 1}, {1: 1}):
         with pytest.raises(EngineError):
             ev.evaluate(bad)
     assert ev.evaluate({"a": 1}) == ["r"]
@@ -202,6 +203,27 @@ def test_no_state_left_behind():
                 print("LEFT", sid)
             except dre.error as e:
                 assert "309" in str(e), e
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_a_session_whose_first_fact_matches_nothing_can_still_be_deleted():
+    """Facts that match no rule run no action (status 1, not handled), except a session's first
+    fact: the sentinel fires on it, so deleting the session after it is safe."""
+    out = _in_child("""
+        import durable_rules_engine as dre
+        from dealerpolicy.engine.durable_host import DurableEvaluator
+        ev = DurableEvaluator("first", {"hit": {"$gt": {"a": 5}}})
+        chunk = ev._chunks[0]
+        assert ev.evaluate({"a": 0}) == [] and chunk.session_open
+        code, _ = dre.assert_fact(chunk.handle, '{"sid":"s","id":"probe","a":0}')
+        assert code == 1, code  # a later miss: no action
+        dre.retract_fact(chunk.handle, '{"sid":"s","id":"probe","a":0}')
+        for round in range(3):
+            ev._drop_session(chunk)     # delete_state: would crash had no action run
+            assert not chunk.session_open
+            assert [ev.evaluate({"a": a}) for a in (0, 9, 1)] == [[], ["hit"], []]
         print("ok")
     """)
     assert out.strip() == "ok"
