@@ -8,27 +8,108 @@ and Excel and Notepad put a byte-order mark before UTF-8.
 from __future__ import annotations
 
 import codecs
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from dealerpolicy.errors import Diagnostic, FactsError
 
-__all__ = ["decode_text"]
+__all__ = ["TextLines", "decode_text", "text_lines"]
+
+_CHUNK = 1 << 20
 
 
 def decode_text(data: bytes, name: str, encoding: str = "utf-8") -> str:
     """`data` decoded; raises FactsError (code input.encoding) for an unknown encoding or bad bytes."""
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise FactsError(Diagnostic("input.encoding", f"unknown encoding {encoding!r}",
-                                    hint="e.g. utf-8 (the default) or gb18030")) from None
+    codec = _codec(encoding)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        hint = ("save it as UTF-8 (in Excel: \"CSV UTF-8\"), or name its encoding, e.g. --encoding gb18030"
-                if codec == "utf-8" else "name the encoding the file was saved in with --encoding")
-        raise FactsError(Diagnostic(
-            "input.encoding", f"{name}: line {line}, byte {exc.start - line_start + 1}: not {encoding} text "
-                              f"(byte 0x{data[exc.start]:02X})", hint=hint)) from None
+        raise _not_text(name, encoding, codec, data.count(b"\n", 0, exc.start) + 1,
+                        exc.start - line_start + 1, data[exc.start]) from None
     return text.removeprefix("\ufeff")
+
+
+@dataclass
+class TextLines:
+    """A file's text lines, line endings kept (as `open(newline="")` gives them), read as they
+    are used; `count` is the number of lines (for a progress bar)."""
+
+    lines: Iterator[str]
+    count: int
+
+
+def text_lines(stream: BinaryIO, name: str, encoding: str = "utf-8") -> TextLines:
+    """The lines of `stream`, checked whole before the first is given out: raises FactsError as
+    `decode_text` does. A seekable file is read twice (checked, then read line by line) and is
+    never held in memory whole; anything else (a pipe) is read whole first."""
+    codec = _codec(encoding)
+    if not _seekable(stream):
+        text = decode_text(stream.read(), name, encoding)
+        count = text.count("\n") + (bool(text) and not text.endswith("\n"))
+        return TextLines(iter(io.StringIO(text, newline="")), count)
+    start = stream.tell()
+    count = _check(stream, name, encoding, codec)
+    stream.seek(start)
+    reader = io.TextIOWrapper(stream, encoding=codec, newline="")
+    return TextLines(_without_mark(reader), count)
+
+
+def _without_mark(reader: io.TextIOWrapper) -> Iterator[str]:
+    first = True
+    for line in reader:
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
+        yield line
+
+
+def _check(stream: BinaryIO, name: str, encoding: str, codec: str) -> int:
+    """Decode the rest of `stream` chunk by chunk without keeping it; the number of lines."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    fed = lines = line_start = 0  # bytes decoded so far; newlines in them; where the last line starts
+    last = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            data = exc.object  # the bytes the decoder held back from the last chunk, then this one
+            base = fed - (len(data) - len(chunk))
+            head = data[:exc.start]
+            newlines = head.count(b"\n")
+            if newlines:
+                line_start = base + head.rfind(b"\n") + 1
+            raise _not_text(name, encoding, codec, lines + newlines + 1, base + exc.start - line_start + 1,
+                            data[exc.start]) from None
+        if not chunk:
+            return lines + (fed > 0 and not last.endswith(b"\n"))
+        newlines = chunk.count(b"\n")
+        if newlines:
+            lines += newlines
+            line_start = fed + chunk.rfind(b"\n") + 1
+        fed += len(chunk)
+        last = chunk
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _codec(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise FactsError(Diagnostic("input.encoding", f"unknown encoding {encoding!r}",
+                                    hint="e.g. utf-8 (the default) or gb18030")) from None
+
+
+def _not_text(name: str, encoding: str, codec: str, line: int, byte: int, value: int) -> FactsError:
+    hint = ('save it as UTF-8 (in Excel: "CSV UTF-8"), or name its encoding, e.g. --encoding gb18030'
+            if codec == "utf-8" else "name the encoding the file was saved in with --encoding")
+    return FactsError(Diagnostic("input.encoding", f"{name}: line {line}, byte {byte}: not {encoding} text "
+                                                   f"(byte 0x{value:02X})", hint=hint))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from dealerpolicy.audit.store import AuditStore
 from dealerpolicy.cli.main import cli
+from dealerpolicy.errors import FactsError
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
 
@@ -226,3 +229,58 @@ def test_jsonl_output_is_the_standard_modules_text_and_no_audit_makes_no_records
     assert len(lines) == 2 and made == []  # a dry run builds no audit records
     for line in lines:
         assert line == json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":"))
+
+
+def _requests(lines: Any) -> Any:
+    from dealerpolicy.api import load_rulebook
+    from dealerpolicy.cli.requests import read_requests
+
+    return read_requests(lines, "-", load_rulebook(MINI).schema, "order")
+
+
+def test_requests_are_read_as_they_are_decided_not_all_first():
+    def lines():
+        yield '{"point": "order", "facts": {}}\n'
+        yield "\n"
+        yield '{"point": "order", "facts": {"order": {}}}\n'
+        raise AssertionError("read beyond what was asked for")
+
+    requests = _requests(lines())
+    assert [next(requests)[0], next(requests)[0]] == [1, 3]
+
+
+def test_one_pretty_printed_request_or_else_each_line_on_its_own():
+    pretty = json.dumps(request("O1", "5000"), indent=2)
+    assert [(n, r["facts"]["order"]["id"]) for n, r in _requests(io.StringIO("\n" + pretty + "\n"))] == [(2, "O1")]
+    broken = "{\n" + json.dumps(request("O2", "1")) + "\n\n" + json.dumps(request("O3", "2")) + "\n"
+    got = list(_requests(io.StringIO(broken)))
+    assert [n for n, _ in got] == [1, 2, 4]
+    assert isinstance(got[0][1], FactsError)
+    assert [r["facts"]["order"]["id"] for _, r in got[1:]] == ["O2", "O3"]
+
+
+def test_check_decides_a_batch_before_reading_the_next(tmp_path: Path, monkeypatch):
+    from dealerpolicy.api import DecisionService
+    from dealerpolicy.cli import decide
+
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps(request(f"O{i}", "5000")) + "\n" for i in range(450)), encoding="utf-8")
+    read: list[int] = []
+    seen_at_decide: list[int] = []
+    real_read, real_decide = decide.read_requests, DecisionService.decide_raw_many
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        for item in real_read(*args, **kwargs):
+            read.append(1)
+            yield item
+
+    def deciding(self: Any, requests: Any, **kwargs: Any) -> Any:
+        seen_at_decide.append(len(read))
+        return real_decide(self, requests, **kwargs)
+
+    monkeypatch.setattr(decide, "read_requests", counting)
+    monkeypatch.setattr(DecisionService, "decide_raw_many", deciding)
+    result = run("check", str(path), "--rules", str(MINI), "--format", "jsonl", "--no-audit")
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 450
+    assert seen_at_decide == [decide.BATCH, 2 * decide.BATCH, 450]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gc
+import itertools
 import json
 import sys
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from dealerpolicy.cli.render import report_error
 from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
 from dealerpolicy.storage.jsonutil import dumps
-from dealerpolicy.textinput import decode_text
+from dealerpolicy.textinput import decode_text, text_lines
 
 PROGRESS_THRESHOLD = 2000
 BATCH = 200  # decisions appended per transaction; none is printed before it is logged
@@ -41,6 +41,7 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
 
     Each request is {"point": "order", "facts": {"order": {...}, "dealer": {...}}}; CSV columns name
     fields like order.amount. Every decision is recorded in the audit log before it is printed.
+    JSONL and CSV are read as they are decided, so a file of any size fits in memory.
     Exit code 0 when every request was decided, 1 when some input was bad (the rest are still decided).
 
     Example: dealerpolicy check examples/data/orders.jsonl --lang en
@@ -49,7 +50,7 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
 
     name = getattr(source, "name", "-")
     try:
-        text = decode_text(source.read(), name, encoding)
+        text = text_lines(source, name, encoding)  # checked whole first: a bad encoding decides nothing
     except FactsError as exc:
         report_error(exc)
         sys.exit(1)  # bad input
@@ -58,21 +59,16 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     except DealerPolicyError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)
-    requests = list(read_requests(text, name, svc.rulebook.schema, point))
-    del text
-    gc.collect()  # what reading left behind; then the requests, alive until the end,
-    gc.freeze()  # are kept out of the collector's walks
-    if not requests:
-        click.echo(f"no requests in {name}", err=True)
-    bad = 0
+    requests = read_requests(text.lines, name, svc.rulebook.schema, point)  # read as decided
+    bad = total = 0
     if fmt == "table":
         click.echo(table_header(lang))
     pending: list[dict[str, Any]] = []
     outcomes: dict[str, int] = {}
-    with _progress(len(requests)) as bar:
-        for start in range(0, len(requests), BATCH):
-            chunk = requests[start:start + BATCH]
-            bar.update(len(chunk))
+    with _progress(text.count) as bar:
+        while chunk := list(itertools.islice(requests, BATCH)):
+            total += len(chunk)
+            bar.update(max(min(chunk[-1][0], text.count) - bar.pos, 0))  # by lines read
             good = [(raw, f"line {line}") for line, raw in chunk if not isinstance(raw, FactsError)]
             with gc_paused():  # the batch's decisions and records stay alive until printed (see gc_paused)
                 try:
@@ -90,13 +86,15 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
                     pending.append(result)
                     outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
                 _flush(svc, pending, fmt, lang)
+    if not total:
+        click.echo(f"no requests in {name}", err=True)
     svc.close()
     if fmt == "table" and outcomes:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))
         logged = "" if no_audit else " (all recorded in the audit log)"
         click.echo(f"{sum(outcomes.values())} decided{logged}: {counts}", err=True)
     if bad:
-        click.echo(f"{bad} of {len(requests)} requests had bad input and were not decided", err=True)
+        click.echo(f"{bad} of {total} requests had bad input and were not decided", err=True)
         sys.exit(1)
 
 
@@ -118,6 +116,8 @@ def _progress(n: int):
 
 
 class _NoBar:
+    pos = 0
+
     def __enter__(self):
         return self
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -18,12 +18,25 @@ TRUE = {"true", "1", "yes", "y", "是"}
 FALSE = {"false", "0", "no", "n", "否"}
 
 
-def read_requests(text: str, name: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
-    """Yield (line, raw request or FactsError) in input order; one bad line never stops the rest."""
-    stripped = text.lstrip()
-    if name.endswith(".csv") or (not stripped.startswith(("{", "[")) and "," in stripped.split("\n", 1)[0]):
-        yield from _csv(text, schema, default_point)
-    elif stripped.startswith("["):
+def read_requests(lines: Iterable[str], name: str, schema: Schema,
+                  default_point: str | None) -> Iterator[tuple[int, Any]]:
+    """Yield (line, raw request or FactsError) in input order; one bad line never stops the rest.
+
+    `lines` are the input's lines with their endings (`textinput.text_lines`); JSONL and CSV are
+    read as they are used, so a file of any size takes little memory. A JSON array is read whole.
+    """
+    lines = iter(lines)
+    ahead: list[str] = []  # the leading blank lines and the first other one
+    for line in lines:
+        ahead.append(line)
+        if line.strip():
+            break
+    first = ahead[-1].lstrip() if ahead else ""
+    rest = itertools.chain(ahead, lines)
+    if name.endswith(".csv") or (not first.startswith(("{", "[")) and "," in first):
+        yield from _csv(rest, schema, default_point)
+    elif first.startswith("["):
+        text = "".join(rest)
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -34,30 +47,59 @@ def read_requests(text: str, name: str, schema: Schema, default_point: str | Non
             return
         yield from enumerate(items, 1)
     else:
-        yield from _jsonl(text)
+        yield from _jsonl(rest)
 
 
 def _bad(line: int, message: str, hint: str | None = None) -> FactsError:
     return FactsError(Diagnostic("request.invalid", message, field_path=f"line {line}", hint=hint))
 
 
-def _jsonl(text: str) -> Iterator[tuple[int, Any]]:
-    stripped = text.strip()
-    if stripped.startswith("{") and "\n" in stripped:
-        try:  # one pretty-printed JSON object
-            yield 1, json.loads(stripped)
-            return
-        except (json.JSONDecodeError, RecursionError):
-            pass
-    for number, line in enumerate(text.splitlines(), 1):
+def _jsonl(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
+    """One request per line; or, when the first line is not JSON on its own but the whole input
+    is one JSON object, that object (one pretty-printed request)."""
+    numbered = enumerate(lines, 1)
+    found = next(((n, text) for n, text in numbered if text.strip()), None)
+    if found is None:
+        return
+    number, line = found
+    try:
+        value = _loads(line.rstrip("\r\n"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        value = _bad_json(number, exc)
+        if line.lstrip().startswith("{"):
+            rest = [later for _, later in numbered]
+            whole = _whole_object(line + "".join(rest))
+            if whole is not None:
+                yield number, whole
+                return
+            numbered = enumerate(rest, number + 1)
+    yield number, value
+    yield from _json_lines(numbered)
+
+
+def _json_lines(numbered: Iterator[tuple[int, str]]) -> Iterator[tuple[int, Any]]:
+    for number, line in numbered:
         if not line.strip():
             continue
         try:
-            yield number, _loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, _bad(number, f"invalid JSON at column {exc.colno}: {exc.msg}")
-        except RecursionError:
-            yield number, _bad(number, _TOO_DEEP)
+            value = _loads(line.rstrip("\r\n"))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            value = _bad_json(number, exc)
+        yield number, value
+
+
+def _whole_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _bad_json(number: int, exc: Exception) -> FactsError:
+    if isinstance(exc, json.JSONDecodeError):
+        return _bad(number, f"invalid JSON at column {exc.colno}: {exc.msg}")
+    return _bad(number, _TOO_DEEP)
 
 
 _TOO_DEEP = "invalid JSON: nested too deeply (a request is a few levels deep)"
@@ -79,8 +121,8 @@ def _loads(line: str) -> Any:
     return json.loads(line)
 
 
-def _csv(text: str, schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
+def _csv(lines: Iterator[str], schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(lines)
     for row in reader:
         line = reader.line_num
         try:
