@@ -284,3 +284,13 @@ def test_check_decides_a_batch_before_reading_the_next(tmp_path: Path, monkeypat
     assert result.exit_code == 0
     assert len(result.stdout.splitlines()) == 450
     assert seen_at_decide == [decide.BATCH, 2 * decide.BATCH, 450]
+
+
+def test_a_line_separator_inside_a_json_string_does_not_split_the_line(tmp_path: Path):
+    req = request("O1", "5000")
+    req["facts"]["order"]["id"] = "O\u2028一"  # JSON lets U+2028 stand unescaped in a string
+    path = tmp_path / "o.jsonl"
+    path.write_text(json.dumps(req, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--format", "jsonl", "--no-audit")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["subject"] == "O\u2028一"
