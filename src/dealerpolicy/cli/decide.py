@@ -41,7 +41,8 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
 
     Each request is {"point": "order", "facts": {"order": {...}, "dealer": {...}}}; CSV columns name
     fields like order.amount. Every decision is recorded in the audit log before it is printed.
-    JSONL and CSV are read as they are decided, so a file of any size fits in memory.
+    A JSONL or CSV file is read as it is decided, so a file of any size fits in memory
+    (standard input is held whole, as text, while it is decided).
     Exit code 0 when every request was decided, 1 when some input was bad (the rest are still decided).
 
     Example: dealerpolicy check examples/data/orders.jsonl --lang en
