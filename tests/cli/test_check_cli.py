@@ -141,6 +141,14 @@ def test_as_of_flag_chooses_the_versions(tmp_path: Path):
                                                                   "2020-01-01"])
 
 
+def test_a_bad_as_of_flag_is_refused_once_before_any_request_is_read(orders: Path):
+    result = run("check", str(orders), "--rules", str(MINI), "--as-of", "2026-02-30", "--no-audit")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: Invalid value for '--as-of': expected a date like 2026-03-01, "
+                                  "got '2026-02-30'\n")
+    assert "line" not in result.stderr and result.stdout == ""
+
+
 def test_explain_renders_a_report_in_either_language(orders: Path):
     decided = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--lang", "en")
     report = CliRunner().invoke(cli, ["explain", "-", "--lang", "en"], input=decided.stdout)

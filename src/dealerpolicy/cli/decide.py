@@ -6,6 +6,7 @@ import itertools
 import json
 import sys
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from dealerpolicy.cli.readable import render_decision, report_problems, table_he
 from dealerpolicy.cli.render import report_error
 from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
+from dealerpolicy.schema.values import parse_date
 from dealerpolicy.storage.jsonutil import dumps
 from dealerpolicy.textinput import decode_text, text_lines
 
@@ -26,7 +28,8 @@ BATCH = 200  # decisions appended per transaction; none is printed before it is 
 @click.option("--rules", "rules_dir", default="rules", show_default=True, type=click.Path(file_okay=False),
               help="Rules folder (schema.yaml + policies).")
 @click.option("--point", help="Decision point for requests that do not name one.")
-@click.option("--as-of", "as_of", help="Evaluate under the policy versions in force on this date.")
+@click.option("--as-of", "as_of", callback=lambda ctx, param, value: _date_option(value),
+              help="Evaluate under the policy versions in force on this date (YYYY-MM-DD).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
 @click.option("--why-not", is_flag=True, help="Also say, for each rule that did not match, what failed.")
@@ -35,7 +38,7 @@ BATCH = 200  # decisions appended per transaction; none is printed before it is 
 @click.option("--no-audit", is_flag=True, help="Do not record decisions (dry runs only).")
 @click.option("--encoding", default="utf-8", show_default=True,
               help="The input's text encoding, e.g. gb18030 for a CSV saved by Excel in Chinese.")
-def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: str, fmt: str, why_not: bool,
+def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: str, fmt: str, why_not: bool,
           db_url: str | None, no_audit: bool, encoding: str) -> None:
     """Decide requests from a JSON, JSONL or CSV file (or - for stdin).
 
@@ -97,6 +100,16 @@ def check(source, rules_dir: str, point: str | None, as_of: str | None, lang: st
     if bad:
         click.echo(f"{bad} of {total} requests had bad input and were not decided", err=True)
         sys.exit(1)
+
+
+def _date_option(value: str | None) -> date | None:
+    """--as-of checked once, before any request is read (not reported again on every request)."""
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date like 2026-03-01, got {value!r}") from None
 
 
 def _flush(svc: Any, pending: list[dict[str, Any]], fmt: str, lang: str) -> None:
