@@ -149,6 +149,15 @@ def test_a_bad_as_of_flag_is_refused_once_before_any_request_is_read(orders: Pat
     assert "line" not in result.stderr and result.stdout == ""
 
 
+def test_an_unknown_point_flag_is_refused_once(tmp_path: Path):
+    path = tmp_path / "o.csv"
+    path.write_text("order.id\nA\nB\n", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--point", "ordre", "--no-audit")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--point': unknown decision point 'ordre' (points: " in result.stderr
+    assert "line" not in result.stderr
+
+
 def test_explain_renders_a_report_in_either_language(orders: Path):
     decided = run("check", str(orders), "--rules", str(MINI), "--format", "jsonl", "--no-audit", "--lang", "en")
     report = CliRunner().invoke(cli, ["explain", "-", "--lang", "en"], input=decided.stdout)

@@ -63,6 +63,11 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
     except DealerPolicyError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)
+    points = svc.rulebook.schema.points
+    if point is not None and point not in points:
+        svc.close()
+        raise click.BadParameter(f"unknown decision point {point!r} (points: {', '.join(points)})",
+                                 param_hint="'--point'")
     requests = read_requests(text.lines, name, svc.rulebook.schema, point)  # read as decided
     bad = total = 0
     if fmt == "table":
