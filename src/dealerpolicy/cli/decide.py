@@ -27,16 +27,18 @@ BATCH = 200  # decisions appended per transaction; none is printed before it is 
 @click.argument("source", type=click.File("rb"), default="-")
 @click.option("--rules", "rules_dir", default="rules", show_default=True, type=click.Path(file_okay=False),
               help="Rules folder (schema.yaml + policies).")
-@click.option("--point", help="Decision point for requests that do not name one.")
-@click.option("--as-of", "as_of", callback=lambda ctx, param, value: _date_option(value),
+@click.option("--point", metavar="POINT", help="Decision point for requests that do not name one.")
+@click.option("--as-of", "as_of", metavar="DATE", callback=lambda ctx, param, value: _date_option(value),
               help="Evaluate under the policy versions in force on this date (YYYY-MM-DD).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the messages and explanations.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True,
+              help="A readable table, or one decision JSON per request (json: indented; jsonl: one per line).")
 @click.option("--why-not", is_flag=True, help="Also say, for each rule that did not match, what failed.")
-@click.option("--db", "db_url", help="Audit database URL (default: $DEALERPOLICY_DATABASE_URL or "
+@click.option("--db", "db_url", metavar="URL", help="Audit database URL (default: $DEALERPOLICY_DATABASE_URL or "
                                      "sqlite:///dealerpolicy.db).")
 @click.option("--no-audit", is_flag=True, help="Do not record decisions (dry runs only).")
-@click.option("--encoding", default="utf-8", show_default=True,
+@click.option("--encoding", default="utf-8", show_default=True, metavar="NAME",
               help="The input's text encoding, e.g. gb18030 for a CSV saved by Excel in Chinese.")
 def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: str, fmt: str, why_not: bool,
           db_url: str | None, no_audit: bool, encoding: str) -> None:
@@ -170,7 +172,7 @@ def _emit(decision: dict[str, Any], fmt: str, lang: str) -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
               help="Language of the report's headings (default: the decisions' own); messages and "
                    "reasons stay in the language the decisions were made in (check --lang).")
-@click.option("--encoding", default="utf-8", show_default=True, help="The input's text encoding.")
+@click.option("--encoding", default="utf-8", show_default=True, metavar="NAME", help="The input's text encoding.")
 def explain(source, lang: str | None, encoding: str) -> None:
     """Render decisions (from `check --format json|jsonl`) as a readable report.
 

@@ -34,7 +34,7 @@ def dealer_validator(rules_dir: Path) -> Validator:
 @click.option("--dry-run", is_flag=True, help="Validate every row, write nothing.")
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("rules"), show_default=True, help="Rules directory with the schema.")
-@click.option("--encoding", default="utf-8", show_default=True,
+@click.option("--encoding", default="utf-8", show_default=True, metavar="NAME",
               help="The file's text encoding, e.g. gb18030 for a CSV saved by Excel in Chinese.")
 @db_option
 @renders_errors
