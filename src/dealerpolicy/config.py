@@ -51,6 +51,9 @@ def load_settings(path: str | Path | None = None, database_url: str | None = Non
             data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         except OSError as exc:
             raise ConfigError(Diagnostic("config.unreadable", f"{p}: {exc.strerror}")) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(Diagnostic("config.invalid", f"{p}: not UTF-8 text ({exc.reason})",
+                                         hint="save the file as UTF-8")) from None
         except yaml.YAMLError as exc:
             raise ConfigError(Diagnostic("config.invalid", f"{p}: not valid YAML ({exc})")) from None
     try:

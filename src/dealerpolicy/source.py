@@ -34,7 +34,7 @@ from yaml.scanner import Scanner
 
 from dealerpolicy.errors import Diagnostic, DiagnosticBag, RulesError, Span
 
-__all__ = ["Node", "load_file", "load_text"]
+__all__ = ["Node", "load_file", "load_text", "read_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +107,25 @@ def _child(node: Node, step: str | int) -> Node | None:
 def load_file(path: Path, display_name: str | None = None) -> Node:
     """Read and parse one YAML file; raises RulesError (all of its problems)."""
     name = display_name or str(path)
+    return load_text(read_source(path, name), name)
+
+
+def read_source(path: Path, display_name: str | None = None) -> str:
+    """The text of one rule file; raises RulesError when it is unreadable or not UTF-8."""
+    name = display_name or str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RulesError(Diagnostic("yaml.encoding", f"the file is not UTF-8 text ({exc.reason})",
-                                    Span(name, 1, 1), hint="save the file as UTF-8")) from None
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise RulesError(Diagnostic("file.unreadable", f"cannot read the file: {exc.strerror}",
                                     Span(name, 1, 1))) from None
-    return load_text(text, name)
+    try:  # newlines as text mode reads them (the rulebook's version hashes this text)
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:  # located at the first bad byte (its column counted in characters)
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[line_start:exc.start].decode("utf-8")) + 1
+        raise RulesError(Diagnostic("yaml.encoding", f"the file is not UTF-8 text ({exc.reason})",
+                                    Span(name, data.count(b"\n", 0, exc.start) + 1, col),
+                                    hint="save the file as UTF-8")) from None
 
 
 def load_text(text: str, name: str) -> Node:

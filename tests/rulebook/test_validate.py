@@ -215,3 +215,40 @@ def test_validate_names_the_rules_that_need_legal_review():
     assert result.exit_code == 0, result.output
     assert ("note: 2 rule(s) tagged legal_review (cross-territory:XR-8, cross-territory:XR-8b)"
             in result.output)
+
+
+def test_unreadable_and_non_utf8_files_are_located_errors_not_tracebacks(rules: Path):
+    (rules / "policies" / "gbk.yaml").write_bytes(HEADER.encode() + "title2: 现款\n".encode("gb18030"))
+    (rules / "policies" / "gone.yaml").symlink_to(rules / "nowhere.yaml")  # a dangling link
+    result = CliRunner().invoke(cli, ["validate", str(rules)])
+    assert result.exit_code == 1
+    assert f"{rules / 'policies' / 'gbk.yaml'}:6:9: error[yaml.encoding]: the file is not UTF-8 text" in result.output
+    assert f"{rules / 'policies' / 'gone.yaml'}:1:1: error[file.unreadable]: cannot read the file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_schema_that_is_not_utf8_is_a_located_error(rules: Path):
+    with (rules / "schema.yaml").open("ab") as f:
+        f.write("# 现款\n".encode("gb18030"))
+    with pytest.raises(RulesError) as exc:
+        load_rulebook(rules)
+    [d] = exc.value.diagnostics
+    lines = (rules / "schema.yaml").read_bytes().count(b"\n")
+    assert (d.code, d.span.line, d.span.col) == ("yaml.encoding", lines, 3)
+
+
+def test_the_reload_watcher_reads_rule_files_as_the_loader_does(rules: Path):
+    from dealerpolicy.service.reload import folder_version
+
+    (rules / "policies" / "p.yaml").write_bytes(b"policy: p\r\ntitle: x\r\n")
+    assert folder_version(rules) == load_version(rules)
+    (rules / "policies" / "gbk.yaml").write_bytes("title: 现款\n".encode("gb18030"))
+    assert folder_version(rules) is None  # not UTF-8: no version, no crash
+
+
+def load_version(rules: Path) -> str:
+    from dealerpolicy.rulebook.plan import content_hash
+    from dealerpolicy.source import read_source
+
+    return content_hash({"schema.yaml": read_source(rules / "schema.yaml"),
+                         "policies/p.yaml": (rules / "policies" / "p.yaml").read_text(encoding="utf-8")})

@@ -14,7 +14,7 @@ from dealerpolicy.errors import DealerPolicyError, Diagnostic
 @lru_cache(maxsize=64)
 def _lines(path: str) -> tuple[str, ...]:
     try:
-        return tuple(Path(path).read_text(encoding="utf-8").splitlines())
+        return tuple(Path(path).read_text(encoding="utf-8", errors="replace").splitlines())
     except OSError:
         return ()
 

@@ -25,9 +25,9 @@ from dealerpolicy.rulebook.params import build_params
 from dealerpolicy.rulebook.plan import Rulebook, check_versions
 from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 from dealerpolicy.rulebook.tables import build_derived_table, build_rule_rows
-from dealerpolicy.schema import Schema, load_schema
+from dealerpolicy.schema import Schema, schema_from_node
 from dealerpolicy.schema.types import BOOLEAN, SCALAR_TYPES, Type, enum
-from dealerpolicy.source import Node, load_file
+from dealerpolicy.source import Node, load_text, read_source
 
 
 def load_rulebook(rules_dir: str | Path) -> Rulebook:
@@ -42,17 +42,18 @@ def load_rulebook(rules_dir: str | Path) -> Rulebook:
         raise RulesError(Diagnostic("rules.no_schema", f"{schema_path}: no schema.yaml",
                                     hint="every rules folder needs a schema.yaml with types and points"))
     schema: Schema | None = None
+    files: dict[str, str] = {}  # each file's text, as read once (the rulebook's version hashes them)
     try:
-        schema = load_schema(schema_path)
+        files["schema.yaml"] = read_source(schema_path)
+        schema = schema_from_node(load_text(files["schema.yaml"], str(schema_path)))
     except RulesError as exc:
         bag.extend(exc.diagnostics)
-    files = {"schema.yaml": schema_path.read_text(encoding="utf-8")}
     policies: list[Policy] = []
     for path in policy_files(root):
         name = str(path)
-        files[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
         try:
-            node = load_file(path, name)
+            text = files[path.relative_to(root).as_posix()] = read_source(path, name)
+            node = load_text(text, name)
         except RulesError as exc:
             bag.extend(exc.diagnostics)
             continue

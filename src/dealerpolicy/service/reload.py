@@ -34,6 +34,7 @@ from dealerpolicy.errors import DealerPolicyError, RulesError
 from dealerpolicy.rulebook.load import policy_files
 from dealerpolicy.rulebook.plan import content_hash
 from dealerpolicy.service.models import ReloadAnswer
+from dealerpolicy.source import read_source
 
 log = logging.getLogger("dealerpolicy.service")
 GENERATION_FILE = "generation.json"
@@ -58,11 +59,11 @@ class Loaded:
 
 def folder_version(rules_dir: Path) -> str | None:
     """The rules version the folder would have (same hash as the loader), or None if unreadable."""
-    try:
-        files = {"schema.yaml": (rules_dir / "schema.yaml").read_text(encoding="utf-8")}
+    try:  # read as the loader reads them
+        files = {"schema.yaml": read_source(rules_dir / "schema.yaml")}
         for path in policy_files(rules_dir):
-            files[path.relative_to(rules_dir).as_posix()] = path.read_text(encoding="utf-8")
-    except OSError:
+            files[path.relative_to(rules_dir).as_posix()] = read_source(path)
+    except RulesError:  # unreadable, or not UTF-8
         return None
     return content_hash(files)
 
