@@ -187,6 +187,13 @@ def test_unknown_point(decider):
     assert exc.value.diagnostics[0].hint == "did you mean 'order'?"
 
 
+@pytest.mark.parametrize("point", [None, 5, ["order"]])
+def test_a_point_that_is_not_text_is_unknown_not_a_crash(decider, point):
+    with pytest.raises(FactsError) as exc:
+        decide(decider, point, order())
+    assert exc.value.diagnostics[0].code == "request.unknown_point"
+
+
 def test_explicit_as_of_before_any_policy(decider):
     d = decide(decider, "order", order(), as_of="2020-01-01")
     assert d["outcome"] == "allow" and d["notes"] == ["no policy of point order is in force on 2020-01-01"]

@@ -488,11 +488,11 @@ class Engine:
         return result
 
     def _point(self, name: str) -> Point:
-        point = self.schema.points.get(name)
+        point = self.schema.points.get(name) if isinstance(name, str) else None
         if point is None:
             import difflib
 
-            guess = difflib.get_close_matches(name, list(self.schema.points), n=1)
+            guess = difflib.get_close_matches(name, list(self.schema.points), n=1) if isinstance(name, str) else []
             raise FactsError(Diagnostic("request.unknown_point", f"unknown decision point {name!r}",
                                         field_path="point",
                                         hint=f"did you mean {guess[0]!r}?" if guess
