@@ -63,6 +63,13 @@ def parse_request(raw: Any, default_point: str | None = None, where: str = "requ
     return Request(str(point), raw["facts"], raw.get("as_of"))
 
 
+LANGUAGES = ("zh", "en")  # of messages and explanations
+
+
+def _unknown_language(lang: Any) -> FactsError:
+    return FactsError(Diagnostic("request.invalid", f"lang: expected zh or en, got {lang!r}", field_path="lang"))
+
+
 class Decider:
     """A loaded rulebook compiled into the engine, ready to decide requests."""
 
@@ -79,6 +86,8 @@ class Decider:
     def decide(self, request: Request, *, lang: str = "zh", why_not: bool = False,
                as_of: date | str | None = None, today: date | None = None) -> dict[str, Any]:
         """Decide one request and return the decision JSON; raises FactsError for bad input."""
+        if lang not in LANGUAGES:
+            raise _unknown_language(lang)
         started = time.perf_counter_ns()
         ev = self.engine.evaluate(request.point, request.facts, as_of or request.as_of, today)
         elapsed = (time.perf_counter_ns() - started) // 1000
@@ -95,6 +104,8 @@ class Decider:
 
         The decisions are those `decide` gives one by one; `why_not` may be given per request.
         """
+        if lang not in LANGUAGES:
+            raise _unknown_language(lang)
         asked = [why_not] * len(requests) if isinstance(why_not, bool) else list(why_not)
         out: list[dict[str, Any] | FactsError] = []
         step = evaluate.BATCH_RUN  # explained run by run, while the run's values are still in the caches

@@ -187,6 +187,23 @@ def test_unknown_point(decider):
     assert exc.value.diagnostics[0].hint == "did you mean 'order'?"
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lang": "fr"}, "lang: expected zh or en, got 'fr'"),
+    ({"lang": None}, "lang: expected zh or en, got None"),
+    ({"as_of": 5}, "as_of: expected a date like 2026-03-01, got 5"),
+])
+def test_a_bad_language_or_as_of_from_a_python_caller_is_bad_input(decider, kwargs, message):
+    from dealerpolicy.api import Request
+
+    for call in (lambda: decider.decide(Request("order", order()), **kwargs),
+                 lambda: decider.decide_many([Request("order", order())], **kwargs)):
+        with pytest.raises(FactsError) as exc:
+            result = call()
+            if isinstance(result, list) and isinstance(result[0], FactsError):  # decide_many: in its place
+                raise result[0]
+        assert exc.value.diagnostics[0].message == message
+
+
 @pytest.mark.parametrize("point", [None, 5, ["order"]])
 def test_a_point_that_is_not_text_is_unknown_not_a_crash(decider, point):
     with pytest.raises(FactsError) as exc:

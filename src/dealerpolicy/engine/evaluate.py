@@ -503,10 +503,10 @@ class Engine:
     def _as_of(point: Point, facts: dict, as_of: date | str | None) -> date:
         if isinstance(as_of, date):
             return as_of
-        if isinstance(as_of, str):
+        if as_of is not None:
             try:
-                return date.fromisoformat(as_of)
-            except ValueError:
+                return date.fromisoformat(as_of)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
                 raise FactsError(Diagnostic("request.invalid", f"as_of: expected a date like 2026-03-01, got "
                                             f"{as_of!r}", field_path="as_of")) from None
         if point.date:
