@@ -147,6 +147,16 @@ def test_registry_import_show_export(db: str, tmp_path: Path) -> None:
                                "status": "active", "credit_limit": "600000.00"}
 
 
+def test_registry_import_names_the_file_on_every_problem_of_a_row(db: str, tmp_path: Path) -> None:
+    rules = str(Path(__file__).resolve().parents[2] / "rules")
+    src = tmp_path / "dealers.csv"
+    src.write_text("dealer_id,tier\nD001,gold\n", encoding="utf-8")  # no name, no status, a bad tier
+    result = CliRunner().invoke(cli, ["registry", "import", str(src), "--dry-run", "--db", db, "--rules", rules])
+    problems = [line for line in result.stderr.splitlines() if not line.startswith("  hint:")]
+    assert len(problems) == 3
+    assert all(line.startswith(f"{src}:line 2: dealer.") for line in problems)
+
+
 def test_incidents_confirm(db: str, seeded: list) -> None:
     RegistryStore(db).upsert_dealer("D001", {"tier": "gold", "status": "active"})
     incident = seeded[2]["decision_id"]

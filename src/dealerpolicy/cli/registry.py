@@ -46,7 +46,8 @@ def import_(file: Path, dry_run: bool, rules_dir: Path, encoding: str, db: str |
     store = RegistryStore(resolve_url(db))
     report = store.import_rows(read_rows(file, encoding), dealer_validator(rules_dir), dry_run=dry_run)
     for problem in report.problems:
-        click.echo(f"{file}:{problem.render()}", err=True)
+        for text in problem.render().splitlines():  # every diagnostic of the row names the file
+            click.echo(f"{file}:{text}" if text.startswith("line ") else text, err=True)
     click.echo(_summary(report))
     if not report.ok:
         raise SystemExit(FactsError.exit_code)
