@@ -131,6 +131,17 @@ def test_an_empty_file_says_there_was_nothing_to_decide(tmp_path: Path):
     assert result.stderr == f"no requests in {path}\n"
 
 
+def test_a_csv_row_with_more_cells_than_columns_is_a_bad_line_not_silently_cut(tmp_path: Path):
+    path = tmp_path / "orders.csv"  # an unquoted comma in the last column shifts a cell out of the header
+    path.write_text("order.id,order.date,order.amount,order.payment,dealer.id,dealer.status\n"
+                    "O1,2026-03-31,5000,prepaid,D1,active\n"
+                    "O2,2026-03-31,5000,prepaid,D1,active,x\n", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--point", "order", "--format", "jsonl", "--no-audit")
+    assert result.exit_code == 1
+    assert "line 3: error[request.invalid]: 1 more cell(s) than the header has columns: 'x'" in result.stderr
+    assert [json.loads(x)["subject"] for x in result.stdout.splitlines()] == ["O1"]
+
+
 def test_as_of_flag_chooses_the_versions(tmp_path: Path):
     path = tmp_path / "o.jsonl"
     path.write_text(json.dumps(request("O1", "5000")), encoding="utf-8")

@@ -165,6 +165,15 @@ def test_json_nested_too_deeply_is_a_rejected_line(reg: RegistryStore, tmp_path:
     assert reg.get_dealer("D040") is not None
 
 
+def test_a_csv_row_with_more_cells_than_columns_is_rejected(reg: RegistryStore, tmp_path: Path) -> None:
+    path = tmp_path / "dealers.csv"
+    path.write_text("dealer_id,tier,region\nD050,gold,East\nD051,gold,华东,华南\n", encoding="utf-8")
+    report = reg.import_rows(read_rows(path), shape_only)
+    assert [(p.line, p.diagnostics[0].message) for p in report.problems] == [
+        (3, "1 more cell(s) than the header has columns: '华南' (quote a cell that holds a comma)")]
+    assert reg.get_dealer("D051") is None and reg.get_dealer("D050") is not None
+
+
 def test_export_round_trips_through_import(reg: RegistryStore, db_url: str,
                                            tmp_path: Path) -> None:
     reg.upsert_dealer("D002", {"tier": "bronze", "region": "West", "tags": ["new"]})

@@ -137,8 +137,12 @@ def _row_request(row: dict[str, str], schema: Schema, default_point: str | None,
     as_of = row.pop("as_of", None)
     if as_of:
         request["as_of"] = as_of
+    extra = row.pop(None, None)  # cells beyond the header's columns (csv.DictReader's rest)
+    if extra:
+        raise _bad(line, f"{len(extra)} more cell(s) than the header has columns: {', '.join(map(repr, extra))}",
+                   hint="quote a cell that holds a comma, e.g. \"华兴,食品\"")
     for column, cell in row.items():
-        if column is None or cell is None or cell == "":
+        if cell is None or cell == "":
             continue
         fact, _, field = column.partition(".")
         if not field:

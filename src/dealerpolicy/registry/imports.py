@@ -113,6 +113,11 @@ def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, Row]]:
 def _csv_rows(handle: Iterable[str]) -> Iterator[tuple[int, Row]]:
     reader = csv.DictReader(handle)
     for row in reader:
+        extra = row.pop(None, None)  # cells beyond the header's columns
+        if extra:
+            yield reader.line_num, _unreadable(f"{len(extra)} more cell(s) than the header has columns: "
+                                               f"{', '.join(map(repr, extra))} (quote a cell that holds a comma)")
+            continue
         yield reader.line_num, {k: v for k, v in row.items() if k and v not in (None, "")}
 
 
