@@ -23,6 +23,7 @@ _CHUNK = 1 << 20
 def decode_text(data: bytes, name: str, encoding: str = "utf-8") -> str:
     """`data` decoded; raises FactsError (code input.encoding) for an unknown encoding or bad bytes."""
     codec = _codec(encoding)
+    _not_a_workbook(data[:8], name)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -51,6 +52,8 @@ def text_lines(stream: BinaryIO, name: str, encoding: str = "utf-8") -> TextLine
         count = text.count("\n") + (bool(text) and not text.endswith("\n"))
         return TextLines(iter(io.StringIO(text, newline="")), count)
     start = stream.tell()
+    _not_a_workbook(stream.read(8), name)
+    stream.seek(start)
     count = _check(stream, name, encoding, codec)
     stream.seek(start)
     reader = io.TextIOWrapper(stream, encoding=codec, newline="")
@@ -91,6 +94,16 @@ def _check(stream: BinaryIO, name: str, encoding: str, codec: str) -> int:
             line_start = fed + chunk.rfind(b"\n") + 1
         fed += len(chunk)
         last = chunk
+
+
+# The first bytes of an Excel workbook: .xlsx (a zip) and .xls (an OLE2 compound file).
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _not_a_workbook(head: bytes, name: str) -> None:
+    if head.startswith(_WORKBOOKS):
+        raise FactsError(Diagnostic("input.encoding", f"{name}: an Excel workbook, not text",
+                                    hint='in Excel: File > Save As > "CSV UTF-8 (comma delimited)"'))
 
 
 def _seekable(stream: BinaryIO) -> bool:

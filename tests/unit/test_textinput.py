@@ -78,3 +78,13 @@ def test_a_seekable_file_is_read_line_by_line_after_the_check(tmp_path):
         assert text.count == 100_000
         assert next(text.lines) == "{}\n"
         assert f.tell() < 100_000 * 3  # not read whole
+
+
+@pytest.mark.parametrize("head", [b"PK\x03\x04\x14\x00\x06\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])
+def test_an_excel_workbook_is_named_as_such_with_the_way_out(head):
+    for read in (lambda data: decode_text(data, "orders.xlsx"), lambda data: text_lines(io.BytesIO(data), "orders.xlsx")):
+        with pytest.raises(FactsError) as exc:
+            read(head + b"\x00" * 100)
+        [d] = exc.value.diagnostics
+        assert d.message == "orders.xlsx: an Excel workbook, not text"
+        assert "CSV UTF-8" in d.hint
