@@ -62,30 +62,26 @@ def _jsonl(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
     if found is None:
         return
     number, line = found
-    try:
-        value = _loads(line.rstrip("\r\n"))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        value = _bad_json(number, exc)
-        if line.lstrip().startswith("{"):
-            rest = [later for _, later in numbered]
-            whole = _whole_object(line + "".join(rest))
-            if whole is not None:
-                yield number, whole
-                return
-            numbered = enumerate(rest, number + 1)
+    value = _line_value(number, line)
+    if isinstance(value, FactsError) and line.lstrip().startswith("{"):
+        rest = [later for _, later in numbered]
+        whole = _whole_object(line + "".join(rest))
+        if whole is not None:
+            yield number, whole
+            return
+        numbered = enumerate(rest, number + 1)
     yield number, value
-    yield from _json_lines(numbered)
-
-
-def _json_lines(numbered: Iterator[tuple[int, str]]) -> Iterator[tuple[int, Any]]:
     for number, line in numbered:
-        if not line.strip():
-            continue
-        try:
-            value = _loads(line.rstrip("\r\n"))
-        except (json.JSONDecodeError, RecursionError) as exc:
-            value = _bad_json(number, exc)
-        yield number, value
+        if line.strip():
+            yield number, _line_value(number, line)
+
+
+def _line_value(number: int, line: str) -> Any:
+    """The request on one line, or the FactsError saying why it is not JSON."""
+    try:
+        return _loads(line.rstrip("\r\n"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return _bad_json(number, exc)
 
 
 def _whole_object(text: str) -> dict[str, Any] | None:
