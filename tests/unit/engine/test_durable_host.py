@@ -229,6 +229,27 @@ def test_a_session_whose_first_fact_matches_nothing_can_still_be_deleted():
     assert out.strip() == "ok"
 
 
+def test_each_fact_is_retracted_from_the_long_lived_session():
+    """The retraction sends only sid and id: the fact must still leave the session whole, so
+    the next fact (same id) is asserted into the same session, never redone in a fresh one."""
+    out = _in_child("""
+        import durable_rules_engine as dre
+        from dealerpolicy.engine.durable_host import DurableEvaluator
+        ev = DurableEvaluator("retract", {"hit": {"$gt": {"a": 5}}, "both": {"$and": [{"$gt": {"a": 7}}, {"b": "x"}]},
+                                          "b-only": {"b": "y"}})
+        chunk = ev._chunks[0]
+        facts = [{"a": i % 10, "b": "xyz"[i % 3]} for i in range(3000)]
+        got = [ev.evaluate(f) for f in facts]
+        want = [[n for n, ok in (("hit", f["a"] > 5), ("both", f["a"] > 7 and f["b"] == "x"),
+                                 ("b-only", f["b"] == "y")) if ok] for f in facts]
+        assert got == want
+        assert next(ev._seq) == 1, "a call was redone in a fresh session"
+        assert dre.get_facts(chunk.handle, "s") == "[]"
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
 def test_no_sid_exhaustion_over_3000_evaluations(make):
     ev = make({"r": {"a": 1}})
     for i in range(3000):
