@@ -161,6 +161,24 @@ def test_values_on_a_non_enum(tmp_path: Path) -> None:
         ("schema.unexpected_key", 9, 32, '"values" is only for type enum')]
 
 
+def test_min_and_max_are_read_and_checked(tmp_path: Path) -> None:
+    def errors(line: str) -> list[tuple[str, int, int, str]]:
+        return schema_errors(tmp_path, SCHEMA.replace("qty:     {type: integer,", line))
+    assert errors("qty:     {type: integer, min: 1.5,") == [
+        ("schema.invalid", 9, 37, 'min of "order.qty" must be integer, got 1.5')]
+    assert errors("qty:     {type: integer, min: 5, max: 1,") == [
+        ("schema.invalid", 9, 37, 'min of "order.qty" is above its max')]
+    assert errors("qty:     {type: integer, max: lots,") == [
+        ("schema.invalid", 9, 37, 'max of "order.qty" must be integer, got lots')]
+    assert schema_errors(tmp_path, SCHEMA.replace("payment: {type: enum,", "payment: {type: enum, min: 0,")) == [
+        ("schema.unexpected_key", 8, 29, '"min" is only for type integer, decimal, money or percent')]
+    loaded = load_schema(write(tmp_path, SCHEMA.replace("qty:     {type: integer,", "qty:     {type: integer, min: 1, max: 9,")
+                                      .replace("achievement: {type: percent}", "achievement: {type: percent, max: 150%}")))
+    qty, achievement = loaded.field("order.qty"), loaded.field("dealer.achievement")
+    assert qty is not None and (qty.low, qty.high) == (1, 9)
+    assert achievement is not None and (achievement.low, achievement.high) == (None, Decimal("1.5"))
+
+
 def test_point_references(tmp_path: Path) -> None:
     text = (SCHEMA.replace("facts: [order, dealer]", "facts: [order, dealr]")
             .replace("subject: order.id", "subject: order.ident")
@@ -227,6 +245,57 @@ def test_money_sum_is_exact_at_a_threshold(schema: Schema) -> None:
     b = schema.bind("order", facts(order__amount="19999.90"))["order"]["amount"]
     assert a + b == Decimal("50000.00")
     assert a + b >= Decimal("50000")  # the threshold holds exactly
+
+
+BOUNDED = (SCHEMA.replace("amount:  {type: money,", "amount:  {type: money, min: 0,")
+           .replace("qty:     {type: integer,", "qty:     {type: integer, min: 1, max: 100,")
+           .replace("achievement: {type: percent}", "achievement: {type: percent, min: 0%, max: 100%}")
+           .replace("ratio: {type: decimal}", "ratio: {type: decimal, min: -1.5, max: 2}")
+           .replace("amount: {type: money, required: true}", "amount: {type: money, required: true, min: 0}"))
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> Schema:
+    return load_schema(write(tmp_path_factory.mktemp("b"), BOUNDED))
+
+
+@pytest.mark.parametrize(("field", "value", "message", "hint"), [
+    ("order__amount", "-5.00", '"-5.00" is below the minimum ¥0.00', "money (CNY) of at least ¥0.00"),
+    ("order__amount", -0.01, "-0.01 is below the minimum ¥0.00", "money (CNY) of at least ¥0.00"),
+    ("order__qty", 0, "0 is below the minimum 1", "integer from 1 to 100"),
+    ("order__qty", 101, "101 is above the maximum 100", "integer from 1 to 100"),
+    ("dealer__achievement", "100.5%", '"100.5%" is above the maximum 100%', "percent from 0% to 100%"),
+    ("dealer__achievement", 1.2, "1.2 is above the maximum 100%", "percent from 0% to 100%"),
+    ("dealer__ratio", "-2", '"-2" is below the minimum -1.5', "decimal from -1.5 to 2"),
+    ("dealer__ratio", 2.01, "2.01 is above the maximum 2", "decimal from -1.5 to 2"),
+])
+def test_a_value_outside_min_or_max_is_refused_naming_the_bound(bounded: Schema, field: str, value: Any,
+                                                                 message: str, hint: str) -> None:
+    with pytest.raises(FactsError) as info:
+        bounded.bind("order", facts(**{field: value}))
+    [d] = info.value.diagnostics
+    assert (d.code, d.field_path, d.message, d.hint) == (
+        "fact.out_of_range", "facts." + field.replace("__", "."), message, hint)
+
+
+@pytest.mark.parametrize(("field", "value", "bound"), [
+    ("order__amount", "0", Decimal(0)), ("order__amount", 0, Decimal(0)), ("order__amount", "-0.00", Decimal(0)),
+    ("order__qty", 1, 1), ("order__qty", 100, 100), ("dealer__achievement", "100%", Decimal(1)),
+    ("dealer__achievement", 0, Decimal(0)), ("dealer__ratio", "-1.5", Decimal("-1.5")), ("dealer__ratio", 2, Decimal(2)),
+])
+def test_the_bounds_themselves_are_allowed(bounded: Schema, field: str, value: Any, bound: Any) -> None:
+    fact, _, name = field.partition("__")
+    assert bounded.bind("order", facts(**{field: value}))[fact][name] == bound
+
+
+def test_bounds_hold_in_list_items_and_leave_other_errors_alone(bounded: Schema) -> None:
+    data = facts(order__amount="abc")
+    data["dealer"]["invoices"][1]["amount"] = "-100"
+    assert bind_errors(bounded, data) == [
+        ("fact.invalid", "facts.order.amount", 'expected money (CNY), got "abc"'),
+        ("fact.out_of_range", "facts.dealer.invoices[1].amount", '"-100" is below the minimum ¥0.00')]
+    assert bind_errors(bounded, facts(order__qty=True)) == [
+        ("fact.invalid", "facts.order.qty", "expected integer, got true")]
 
 
 @pytest.mark.parametrize("value", [0, 600000, 30000.1, 30000.10, "30000.10", "-5", "1.230"])

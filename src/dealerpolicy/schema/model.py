@@ -17,12 +17,14 @@ from typing import Any
 from pydantic_core import SchemaValidator, ValidationError
 
 from dealerpolicy.errors import Diagnostic, DiagnosticBag, FactsError, RulesError, Span
-from dealerpolicy.schema.types import Type, enum, list_of, record
+from dealerpolicy.schema.types import NUMERIC_KINDS, Type, enum, list_of, record
 from dealerpolicy.schema.values import (
     FastChecks,
     core_type,
     fast_point_schema,
     invalid_hint,
+    out_of_bounds,
+    parse_bound,
     record_schema,
     show_input,
     validator,
@@ -34,7 +36,7 @@ __all__ = ["Point", "Schema", "load_schema", "schema_from_node"]
 FIELD_TYPES = ("string", "integer", "decimal", "money", "percent", "boolean", "date", "enum", "list")
 _TOP_KEYS = ("types", "points")
 _TYPE_KEYS = ("label", "fields")
-_FIELD_KEYS = ("type", "required", "label", "unit", "values", "fields")
+_FIELD_KEYS = ("type", "required", "label", "unit", "values", "fields", "min", "max")
 _POINT_KEYS = ("label", "facts", "subject", "date", "outcomes", "default", "missing")
 _LABEL_KEYS = ("zh", "en")
 
@@ -308,11 +310,31 @@ class _Reader:
             return None
         self._misplaced(body, "values", kind == "enum", "enum")
         self._misplaced(body, "fields", kind == "list", "list")
+        self._misplaced(body, "min", kind in NUMERIC_KINDS, "integer, decimal, money or percent")
+        self._misplaced(body, "max", kind in NUMERIC_KINDS, "integer, decimal, money or percent")
         if kind == "enum":
             return self._enum(path, body.get("values"), type_node)
         if kind == "list":
             return self._list(path, body.get("fields"), type_node)
-        return Type(kind)
+        if kind not in NUMERIC_KINDS:
+            return Type(kind)
+        low, high = self._bound(path, kind, "min", body.get("min")), self._bound(path, kind, "max", body.get("max"))
+        if low is not None and high is not None and low > high:
+            self.bag.add("schema.invalid", f'min of "{path}" is above its max', body["min"].span,
+                         hint="min is the least value a fact may carry, max the greatest")
+            return None
+        return Type(kind, low=low, high=high)
+
+    def _bound(self, path: str, kind: str, key: str, node: Node | None) -> Any:
+        """A `min` / `max` as a value of the field's kind (None when absent or wrong)."""
+        if node is None:
+            return None
+        try:
+            return parse_bound(kind, node.value)
+        except ValueError:
+            self.bag.add("schema.invalid", f'{key} of "{path}" must be {kind}, got {_shown(node)}',
+                         node.span, hint=invalid_hint(Type(kind)))
+            return None
 
     def _misplaced(self, body: dict[str, Node], key: str, fits: bool, kind: str) -> None:
         if key in body and not fits:
@@ -487,6 +509,39 @@ def _invalid(value: Any, t: Any, loc: tuple[str | int, ...], path: str) -> Diagn
         return Diagnostic("fact.invalid", f"unexpected value {got}", None, path)
     if t.kind == "record" or (t.kind == "list" and loc and isinstance(loc[-1], int)):
         return Diagnostic("fact.invalid", f"expected a mapping ({t.name}), got {got}", None, path)
+    if t.low is not None or t.high is not None:
+        outside = _outside(t, value, path)
+        if outside is not None:
+            return outside
     near = _did_you_mean(value, t.values) if t.kind == "enum" and isinstance(value, str) else ()
     return Diagnostic("fact.invalid", f"expected {t.describe()}, got {got}", None, path,
                       _hint(near, invalid_hint(t)), suggestions=near)
+
+
+def _outside(t: Type, value: Any, path: str) -> Diagnostic | None:
+    """The error for a value of the right kind outside the field's `min` / `max`, else None."""
+    try:
+        parsed = value if t.kind == "integer" and type(value) is int else parse_bound(t.kind, value)
+    except (ValueError, ArithmeticError):
+        return None
+    if not out_of_bounds(t, parsed):
+        return None
+    if t.low is not None and parsed < t.low:
+        message = f"{show_input(value)} is below the minimum {_show_bound(t, t.low)}"
+    else:
+        message = f"{show_input(value)} is above the maximum {_show_bound(t, t.high)}"
+    if t.low is not None and t.high is not None:
+        hint = f"{t.describe()} from {_show_bound(t, t.low)} to {_show_bound(t, t.high)}"
+    elif t.low is not None:
+        hint = f"{t.describe()} of at least {_show_bound(t, t.low)}"
+    else:
+        hint = f"{t.describe()} of at most {_show_bound(t, t.high)}"
+    return Diagnostic("fact.out_of_range", message, None, path, hint)
+
+
+def _show_bound(t: Type, value: Any) -> str:
+    if t.kind == "money":
+        return f"¥{value:,.2f}"
+    if t.kind == "percent":
+        return f"{(value * 100).normalize():f}%"
+    return str(value)

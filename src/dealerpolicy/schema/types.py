@@ -9,6 +9,7 @@ string / enum → str, list → list of dicts. A missing optional field is absen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,9 @@ class Type:
     values: tuple[str, ...] = ()  # enum: allowed values
     fields: tuple[tuple[str, Type], ...] = field(default=(), compare=False)  # list/record
     name: str = ""  # list/record: the record's name, for messages
+    # numeric fields: the least and greatest value a fact may carry (schema `min` / `max`), or None
+    low: Any = field(default=None, compare=False)
+    high: Any = field(default=None, compare=False)
 
     def field_map(self) -> dict[str, Type]:
         return dict(self.fields)

@@ -20,8 +20,8 @@ from pydantic_core import CoreSchema, PydanticOmit, SchemaValidator, core_schema
 from dealerpolicy.schema.types import Type
 
 __all__ = [
-    "core_type", "fast_point_schema", "invalid_hint", "parse_date", "parse_decimal", "parse_money", "parse_percent",
-    "record_schema", "show_input", "validator",
+    "core_type", "fast_point_schema", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date", "parse_decimal",
+    "parse_money", "parse_percent", "record_schema", "show_input", "validator",
 ]
 
 _CENT = Decimal("0.01")
@@ -131,6 +131,7 @@ def _text_fast_path(pattern: str, parse: Callable[[Any], Decimal], kind: str) ->
 _MONEY_TEXT = r"^-?[0-9]{1,15}(?:\.[0-9]{1,2})?$"
 # At most 12 integer digits (so inside ±10^12), any decimals, as in "1.25".
 _DECIMAL_TEXT = r"^-?[0-9]{1,12}(?:\.[0-9]+)?$"
+_TEXT = {"money": (_MONEY_TEXT, parse_money), "decimal": (_DECIMAL_TEXT, parse_decimal)}
 _DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d$")
 _SCALARS: dict[str, CoreSchema] = {
     "string": core_schema.str_schema(strict=True),
@@ -253,7 +254,44 @@ def core_type(t: Type, path: str, required: Mapping[str, frozenset[str]]) -> Cor
         return core_schema.list_schema(record_schema(t.fields, path, required))
     if t.kind == "record":
         return record_schema(t.fields, path, required)
+    if t.low is not None or t.high is not None:
+        return _bounded_scalar(t)
     return _SCALARS[t.kind]
+
+
+def out_of_bounds(t: Type, value: Any) -> bool:
+    """Whether a parsed value lies outside the field's `min` / `max`."""
+    return (t.low is not None and value < t.low) or (t.high is not None and value > t.high)
+
+
+def _bounded_scalar(t: Type) -> CoreSchema:
+    """A numeric field with `min` / `max`. A value outside them is invalid (`Schema.bind` names the
+    bound). The usual bound, `min: 0` on money or decimals, costs nothing on the common path: text
+    without a minus sign cannot be below 0, so only other input reaches the check."""
+    def within(value: Any) -> Any:
+        if out_of_bounds(t, value):
+            raise ValueError("out of range")
+        return value
+
+    if t.kind == "integer":
+        low = -INTEGER_LIMIT if t.low is None else max(t.low, -INTEGER_LIMIT)
+        high = INTEGER_LIMIT if t.high is None else min(t.high, INTEGER_LIMIT)
+        return core_schema.int_schema(strict=True, ge=low, le=high)
+    if t.kind in _TEXT and t.low == 0 and t.high is None:
+        pattern, parse = _TEXT[t.kind]
+        return _text_fast_path(pattern.replace("^-?", "^", 1), lambda v: within(parse(v)), t.kind)
+    return core_schema.chain_schema([_SCALARS[t.kind], core_schema.no_info_plain_validator_function(within)])
+
+
+def parse_bound(kind: str, value: Any) -> Any:
+    """A schema `min` / `max` written in YAML, as a fact value of `kind`; raises ValueError."""
+    if kind == "integer":
+        if type(value) is not int or abs(value) > INTEGER_LIMIT:
+            raise ValueError("not an integer")
+        return value
+    if type(value) is bool:
+        raise ValueError("not a number")
+    return {"money": parse_money, "decimal": parse_decimal, "percent": parse_percent}[kind](value)
 
 
 def validator(schema: CoreSchema) -> SchemaValidator:
