@@ -298,6 +298,17 @@ def test_bounds_hold_in_list_items_and_leave_other_errors_alone(bounded: Schema)
         ("fact.invalid", "facts.order.qty", "expected integer, got true")]
 
 
+def test_the_shipped_schema_refuses_a_negative_order_amount() -> None:
+    shipped = load_schema(Path(__file__).resolve().parents[2] / "rules" / "schema.yaml")
+    order = {"id": "SO1", "dealer_id": "D1", "date": "2025-07-01", "amount": "-5.00", "payment": "credit"}
+    dealer = {"id": "D1", "name": "n", "tier": "county", "status": "active"}
+    with pytest.raises(FactsError) as info:
+        shipped.bind("order", {"order": order, "dealer": dealer})
+    assert [(d.code, d.field_path) for d in info.value.diagnostics] == [("fact.out_of_range", "facts.order.amount")]
+    assert shipped.bind("order", {"order": {**order, "amount": "5.00"}, "dealer": dealer})["order"]["amount"] == \
+        Decimal("5.00")
+
+
 @pytest.mark.parametrize("value", [0, 600000, 30000.1, 30000.10, "30000.10", "-5", "1.230"])
 def test_money_accepts(schema: Schema, value: Any) -> None:
     assert schema.bind("order", facts(order__amount=value))["order"]["amount"] == Decimal(str(value))
