@@ -170,6 +170,8 @@ def test_min_and_max_are_read_and_checked(tmp_path: Path) -> None:
         ("schema.invalid", 9, 37, 'min of "order.qty" is above its max')]
     assert errors("qty:     {type: integer, max: lots,") == [
         ("schema.invalid", 9, 37, 'max of "order.qty" must be integer, got lots')]
+    assert errors("qty:     {type: percent, max: 1.5,") == [  # a slip for 1.5% (or 150%?): the sign is required
+        ("schema.invalid", 9, 37, 'max of "order.qty" must be percent, got 1.5')]
     assert schema_errors(tmp_path, SCHEMA.replace("payment: {type: enum,", "payment: {type: enum, min: 0,")) == [
         ("schema.unexpected_key", 8, 29, '"min" is only for type integer, decimal, money or percent')]
     loaded = load_schema(write(tmp_path, SCHEMA.replace("qty:     {type: integer,", "qty:     {type: integer, min: 1, max: 9,")

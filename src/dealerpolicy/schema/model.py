@@ -25,6 +25,7 @@ from dealerpolicy.schema.values import (
     invalid_hint,
     out_of_bounds,
     parse_bound,
+    parse_number,
     record_schema,
     show_input,
     validator,
@@ -333,7 +334,7 @@ class _Reader:
             return parse_bound(kind, node.value)
         except ValueError:
             self.bag.add("schema.invalid", f'{key} of "{path}" must be {kind}, got {_shown(node)}',
-                         node.span, hint=invalid_hint(Type(kind)))
+                         node.span, hint='write a percent like "100%"' if kind == "percent" else invalid_hint(Type(kind)))
             return None
 
     def _misplaced(self, body: dict[str, Node], key: str, fits: bool, kind: str) -> None:
@@ -521,7 +522,7 @@ def _invalid(value: Any, t: Any, loc: tuple[str | int, ...], path: str) -> Diagn
 def _outside(t: Type, value: Any, path: str) -> Diagnostic | None:
     """The error for a value of the right kind outside the field's `min` / `max`, else None."""
     try:
-        parsed = value if t.kind == "integer" and type(value) is int else parse_bound(t.kind, value)
+        parsed = parse_number(t.kind, value)
     except (ValueError, ArithmeticError):
         return None
     if not out_of_bounds(t, parsed):

@@ -20,7 +20,7 @@ from pydantic_core import CoreSchema, PydanticOmit, SchemaValidator, core_schema
 from dealerpolicy.schema.types import Type
 
 __all__ = [
-    "core_type", "fast_point_schema", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date", "parse_decimal",
+    "core_type", "fast_point_schema", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date", "parse_number", "parse_decimal",
     "parse_money", "parse_percent", "record_schema", "show_input", "validator",
 ]
 
@@ -284,7 +284,15 @@ def _bounded_scalar(t: Type) -> CoreSchema:
 
 
 def parse_bound(kind: str, value: Any) -> Any:
-    """A schema `min` / `max` written in YAML, as a fact value of `kind`; raises ValueError."""
+    """A schema `min` / `max` written in YAML, as a fact value of `kind` (a percent written with
+    its sign: `100%`, as params are); raises ValueError."""
+    if kind == "percent" and not (type(value) is str and value.strip().endswith("%")):
+        raise ValueError("not a percent")  # `max: 1.5` in a rules file is a slip for 1.5%, not 150%
+    return parse_number(kind, value)
+
+
+def parse_number(kind: str, value: Any) -> Any:
+    """A fact value of a numeric kind, read as `bind` reads it; raises ValueError."""
     if kind == "integer":
         if type(value) is not int or abs(value) > INTEGER_LIMIT:
             raise ValueError("not an integer")
