@@ -54,3 +54,15 @@ def test_lint_and_validate_strict_commands(planted_dir: Path, credit_dir: Path) 
     assert CliRunner().invoke(cli, ["validate", str(planted_dir), "--strict"]).exit_code == 1
     only_errors = CliRunner().invoke(cli, ["lint", str(credit_dir), "--fail-on", "error"])
     assert only_errors.exit_code == 0, only_errors.output
+
+
+def test_schema_bounds_make_a_rule_dead_but_leave_bands_open(credit_dir: Path, edit) -> None:
+    """With `min: 0` on order.amount, `order.amount < 0` can never hold; `order.amount < small` is
+    still an open band (no band gap between it and rules on larger amounts)."""
+    edit(credit_dir / "schema.yaml", "amount: {type: money, required: true,", "amount: {type: money, required: true, min: 0,")
+    assert [d.code for d in lint(load_rulebook(credit_dir))] == ["lint.untested_rule"]  # as without the bound
+    edit(credit_dir / "policies" / "credit.yaml", "when: order.amount < small", "when: order.amount < ¥0")
+    dead = [d for d in lint_rulebook(load_rulebook(credit_dir), with_tests=False) if d.code == "lint.dead_rule"]
+    assert [d.message for d in dead] == [
+        "rule CR-6 can never match: order.amount ≥ ¥0.00 (schema min) and order.amount < ¥0.00 "
+        "cannot all hold for order.amount"]

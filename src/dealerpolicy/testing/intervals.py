@@ -140,6 +140,9 @@ class Conjunction:
 
     values: dict[str, Constraint] = field(default_factory=dict)
     opaque: set[str] = field(default_factory=set)
+    # fact fields start within their schema `min` / `max` (for finding rules that can never match;
+    # band analysis leaves them out: `amount < 20000` is still an open band when amounts are ≥ 0)
+    schema_bounds: bool = False
 
     def constraint(self, key: str, kind: str) -> Constraint:
         if key not in self.values:
@@ -169,8 +172,8 @@ class Conjunction:
         return others, tuple(sorted(self.opaque))
 
 
-def conjunction(expr: ir.Expr) -> Conjunction:
-    out = Conjunction()
+def conjunction(expr: ir.Expr, schema_bounds: bool = False) -> Conjunction:
+    out = Conjunction(schema_bounds=schema_bounds)
     for atom in _conjuncts(expr):
         if not _constrain(out, atom):
             out.opaque.add(unparse(atom))
@@ -206,7 +209,7 @@ def _constrain(out: Conjunction, atom: ir.Expr) -> bool:
         values = [constant(o) for o in atom.options]
         if not all(ok for ok, _ in values):
             return False
-        c = out.constraint(unparse(atom.value), atom.value.type.kind)
+        c = _value(out, atom.value)
         items = frozenset(v for _, v in values)
         if atom.negated != negated:
             c.excluded = c.excluded | items
@@ -218,7 +221,7 @@ def _constrain(out: Conjunction, atom: ir.Expr) -> bool:
         (lok, low), (hok, high) = constant(atom.low), constant(atom.high)
         if not (lok and hok):
             return False
-        c = out.constraint(unparse(atom.value), atom.value.type.kind)
+        c = _value(out, atom.value)
         c.add_interval(Interval(low, True, high, True))
         c.atoms.append(unparse(atom))
         return True
@@ -230,6 +233,23 @@ def _constrain(out: Conjunction, atom: ir.Expr) -> bool:
     return False
 
 
+def _value(out: Conjunction, var: ir.Expr) -> Constraint:
+    """The constraint on `var`; a fact field's schema `min` / `max` bound it from the start."""
+    key = unparse(var)
+    fresh = out.schema_bounds and key not in out.values
+    c = out.constraint(key, var.type.kind)
+    t = var.type
+    if fresh and isinstance(var, ir.Ref) and var.kind == "fact" and (t.low is not None or t.high is not None):
+        c.add_interval(Interval(t.low, True, t.high, True))
+        if t.high is None:
+            c.atoms.append(f"{key} ≥ {show(t.low, t.kind)} (schema min)")
+        elif t.low is None:
+            c.atoms.append(f"{key} ≤ {show(t.high, t.kind)} (schema max)")
+        else:
+            c.atoms.append(f"{key} between {show(t.low, t.kind)} and {show(t.high, t.kind)} (schema min, max)")
+    return c
+
+
 def _compare(out: Conjunction, atom: ir.Compare, negated: bool) -> bool:
     (lok, lval), (rok, rval) = constant(atom.left), constant(atom.right)
     if lok == rok:
@@ -237,7 +257,7 @@ def _compare(out: Conjunction, atom: ir.Compare, negated: bool) -> bool:
     var, value, op = (atom.right, lval, FLIP[atom.op]) if lok else (atom.left, rval, atom.op)
     if negated:
         op = NEGATE[op]
-    c = out.constraint(unparse(var), var.type.kind)
+    c = _value(out, var)
     c.atoms.append(unparse(atom) if not negated else f"not ({unparse(atom)})")
     if op == "==":
         c.allowed = frozenset({value}) if c.allowed is None else c.allowed & {value}

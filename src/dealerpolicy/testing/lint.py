@@ -24,7 +24,7 @@ def lint_rulebook(book: Rulebook, tests_dir: str | Path | None = None, with_test
     for policy in book.policies:
         point = book.schema.points[policy.point]
         conds = {r.id: conjunction(r.when) for r in policy.rules}
-        out.extend(dead_rules(policy, conds))
+        out.extend(dead_rules(policy, {r.id: conjunction(r.when, schema_bounds=True) for r in policy.rules}))
         out.extend(shadowed_rules(policy, conds, point))
         out.extend(band_findings(policy, conds))
         out.extend(usage_findings(policy))
