@@ -319,7 +319,8 @@ class _Reader:
             return self._list(path, body.get("fields"), type_node)
         if kind not in NUMERIC_KINDS:
             return Type(kind)
-        low, high = self._bound(path, kind, "min", body.get("min")), self._bound(path, kind, "max", body.get("max"))
+        low = self._bound(path, kind, "min", body.get("min"))
+        high = self._bound(path, kind, "max", body.get("max"))
         if low is not None and high is not None and low > high:
             self.bag.add("schema.invalid", f'min of "{path}" is above its max', body["min"].span,
                          hint="min is the least value a fact may carry, max the greatest")
@@ -333,8 +334,9 @@ class _Reader:
         try:
             return parse_bound(kind, node.value)
         except ValueError:
-            self.bag.add("schema.invalid", f'{key} of "{path}" must be {kind}, got {_shown(node)}',
-                         node.span, hint='write a percent like "100%"' if kind == "percent" else invalid_hint(Type(kind)))
+            hint = 'write a percent like "100%"' if kind == "percent" else invalid_hint(Type(kind))
+            self.bag.add("schema.invalid", f'{key} of "{path}" must be {kind}, got {_shown(node)}', node.span,
+                         hint=hint)
             return None
 
     def _misplaced(self, body: dict[str, Node], key: str, fits: bool, kind: str) -> None:

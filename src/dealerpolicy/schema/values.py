@@ -20,8 +20,8 @@ from pydantic_core import CoreSchema, PydanticOmit, SchemaValidator, core_schema
 from dealerpolicy.schema.types import Type
 
 __all__ = [
-    "core_type", "fast_point_schema", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date", "parse_number", "parse_decimal",
-    "parse_money", "parse_percent", "record_schema", "show_input", "validator",
+    "core_type", "fast_point_schema", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date", "parse_decimal",
+    "parse_money", "parse_number", "parse_percent", "record_schema", "show_input", "validator",
 ]
 
 _CENT = Decimal("0.01")
