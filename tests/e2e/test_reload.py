@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx2 as httpx
@@ -47,9 +48,14 @@ class Hammer:
                           limits=httpx.Limits(max_keepalive_connections=0)) as c:
             while not self.stop.is_set():
                 started = time.monotonic()
-                r = c.post("/v1/decisions/order", json=body)
+                try:  # every answer is kept, failures too: a thread that died would hide them
+                    r = c.post("/v1/decisions/order", json=body)
+                    answer = (started, r.status_code, r.json() if r.status_code == 200 else {"body": r.text},
+                              r.headers.get("x-worker-pid", ""))
+                except (httpx.HTTPError, ValueError) as exc:
+                    answer = (started, 0, {"error": repr(exc)}, "")
                 with self.lock:
-                    self.answers.append((started, r.status_code, r.json(), r.headers["x-worker-pid"]))
+                    self.answers.append(answer)
 
 
 def test_reload_good_then_bad_under_concurrent_requests(fresh_server: Server) -> None:
@@ -81,19 +87,21 @@ def test_reload_good_then_bad_under_concurrent_requests(fresh_server: Server) ->
 
     answers = hammer.answers
     assert len(answers) > 50
-    assert {a[1] for a in answers} == {200}, "no request may fail during reloads"
-    assert len({a[3] for a in answers}) == 2, "both workers served"
+    failed = [a for a in answers if a[1] != 200]
+    assert not failed, f"no request may fail during reloads: {len(failed)} of {len(answers)}, first {failed[:3]}"
+    assert len({a[3] for a in answers}) == 2, f"both workers served: {Counter(a[3] for a in answers)}"
     late_workers = set()
     by_version: dict[str, set[bool]] = {}
     for started, _, d, pid in answers:
         warned = [m["rule"] for m in d["matched"]] == ["CR-6"]
         by_version.setdefault(d["rules_version"], set()).add(warned)
         if started > reloaded_at:  # asked after the reload answered, on either worker
-            assert d["rules_version"] == new
+            assert d["rules_version"] == new, f"asked {started - reloaded_at:.3f} s after the reload, worker {pid}"
             late_workers.add(pid)
     # each version decided consistently with its own threshold: no mix
     assert by_version == {old: {True}, new: {False}}
-    assert len(late_workers) == 2, "the reload reached the other worker too"
+    late = Counter(a[3] for a in answers if a[0] > reloaded_at)
+    assert len(late_workers) == 2, f"the reload reached the other worker too: answers after it by worker {late}"
     with srv.client("audit") as c:
         recorded = {d["decision_id"]: d["rules_version"] for d in logged_decisions(c)}
     assert recorded == {a[2]["decision_id"]: a[2]["rules_version"] for a in answers}
