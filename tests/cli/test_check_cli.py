@@ -129,6 +129,15 @@ def test_an_empty_file_says_there_was_nothing_to_decide(tmp_path: Path):
     result = run("check", str(path), "--rules", str(MINI), "--point", "order", "--no-audit")
     assert result.exit_code == 0
     assert result.stderr == f"no requests in {path}\n"
+    assert result.stdout == ""  # no table heading above nothing
+
+
+def test_when_every_request_is_bad_the_table_has_no_heading(tmp_path: Path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(request("O1", "abc")) + "\n{not json\n", encoding="utf-8")
+    result = run("check", str(path), "--rules", str(MINI), "--no-audit")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "2 of 2 requests had bad input and were not decided" in result.stderr
 
 
 def test_a_csv_row_with_more_cells_than_columns_is_a_bad_line_not_silently_cut(tmp_path: Path):

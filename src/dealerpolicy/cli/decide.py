@@ -72,8 +72,7 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
                                  param_hint="'--point'")
     requests = read_requests(text.lines, name, svc.rulebook.schema, point)  # read as decided
     bad = total = 0
-    if fmt == "table":
-        click.echo(table_header(lang))
+    header_due = fmt == "table"  # printed above the first decision (none when every request is bad)
     pending: list[dict[str, Any]] = []
     outcomes: dict[str, int] = {}
     with _progress(text.count) as bar:
@@ -96,6 +95,9 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
                         continue
                     pending.append(result)
                     outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
+                if header_due and pending:
+                    click.echo(table_header(lang))
+                    header_due = False
                 _flush(svc, pending, fmt, lang)
     if not total:
         click.echo(f"no requests in {name}", err=True)
