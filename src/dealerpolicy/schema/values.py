@@ -131,7 +131,8 @@ def _text_fast_path(pattern: str, parse: Callable[[Any], Decimal], kind: str) ->
 _MONEY_TEXT = r"^-?[0-9]{1,15}(?:\.[0-9]{1,2})?$"
 # At most 12 integer digits (so inside ±10^12), any decimals, as in "1.25".
 _DECIMAL_TEXT = r"^-?[0-9]{1,12}(?:\.[0-9]+)?$"
-_TEXT = {"money": (_MONEY_TEXT, parse_money), "decimal": (_DECIMAL_TEXT, parse_decimal)}
+_PARSE = {"money": parse_money, "decimal": parse_decimal, "percent": parse_percent}  # numbers but integers
+_TEXT = {"money": _MONEY_TEXT, "decimal": _DECIMAL_TEXT}  # their plain text, as the fast path reads it
 _DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d$")
 _SCALARS: dict[str, CoreSchema] = {
     "string": core_schema.str_schema(strict=True),
@@ -278,8 +279,8 @@ def _bounded_scalar(t: Type) -> CoreSchema:
         high = INTEGER_LIMIT if t.high is None else min(t.high, INTEGER_LIMIT)
         return core_schema.int_schema(strict=True, ge=low, le=high)
     if t.kind in _TEXT and t.low == 0 and t.high is None:
-        pattern, parse = _TEXT[t.kind]
-        return _text_fast_path(pattern.replace("^-?", "^", 1), lambda v: within(parse(v)), t.kind)
+        parse = _PARSE[t.kind]
+        return _text_fast_path(_TEXT[t.kind].replace("^-?", "^", 1), lambda v: within(parse(v)), t.kind)
     return core_schema.chain_schema([_SCALARS[t.kind], core_schema.no_info_plain_validator_function(within)])
 
 
@@ -299,7 +300,7 @@ def parse_number(kind: str, value: Any) -> Any:
         return value
     if type(value) is bool:
         raise ValueError("not a number")
-    return {"money": parse_money, "decimal": parse_decimal, "percent": parse_percent}[kind](value)
+    return _PARSE[kind](value)
 
 
 def validator(schema: CoreSchema) -> SchemaValidator:
