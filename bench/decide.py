@@ -48,14 +48,14 @@ def seeded_orders(n: int, seed: int) -> list[dict]:
 
 def interpreter() -> str:
     """The Python running the benchmark, and whether it runs from a shared libpython: on this
-    machine pyenv's 3.11 (`--enable-shared`, no `--enable-optimizations`) decided 7–14 % slower
+    machine pyenv's 3.11 (`--enable-shared`, no `--enable-optimizations`) decided 6–9 % slower
     than Debian's python3.11, whose interpreter is linked into its executable (README)."""
+    where = f"Python {sys.version.split()[0]} ({sys.executable}"
     try:
         shared = "libpython" in Path("/proc/self/maps").read_text()
     except OSError:
-        return f"Python {sys.version.split()[0]} ({sys.executable})"
-    linkage = "shared libpython" if shared else "libpython linked into the executable"
-    return f"Python {sys.version.split()[0]} ({sys.executable}, {linkage})"
+        return where + ")"
+    return where + (", shared libpython)" if shared else ", libpython linked into the executable)")
 
 
 def peak_rss_mib() -> float:
