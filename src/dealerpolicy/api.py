@@ -414,22 +414,28 @@ def reexplain(record: dict[str, Any], rulebook_files: dict[str, str],
 def decide_logged(record: dict[str, Any], rulebook_files: dict[str, str], lang: str) -> dict[str, Any]:
     """Decide a logged request again with the rule files the log kept for its rules version,
     on the facts as used and as of the day it was made (for 从旧兼从轻)."""
-    import tempfile
-
     made_on = date.fromisoformat(str(record["time"])[:10])
     request = Request(record["point"], record["facts"], record.get("as_of"))
+    then = decider_from_files(rulebook_files)
+    try:
+        decision = then.decide(request, lang=lang, today=made_on)
+    finally:
+        then.close()
+    decision.pop("_facts", None)
+    return decision
+
+
+def decider_from_files(rulebook_files: dict[str, str]) -> Decider:
+    """A Decider for rule files kept as text (the audit log keeps each rules version's files):
+    written to a temporary folder, loaded, and the folder removed."""
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="dealerpolicy-replay-") as tmp:
         for name, text in rulebook_files.items():
             path = Path(tmp) / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        then = Decider.from_dir(tmp)
-        try:
-            decision = then.decide(request, lang=lang, today=made_on)
-        finally:
-            then.close()
-    decision.pop("_facts", None)
-    return decision
+        return Decider.from_dir(tmp)
 
 
 def _differences(record: dict[str, Any], decision: dict[str, Any]) -> list[str]:

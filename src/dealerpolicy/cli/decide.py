@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from dealerpolicy.cli.readable import render_decision, report_problems, table_header, table_row
+from dealerpolicy.cli.relanguage import ReportLanguage
 from dealerpolicy.cli.render import report_error
 from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
@@ -172,10 +173,14 @@ def _emit(decision: dict[str, Any], fmt: str, lang: str) -> None:
 @click.command()
 @click.argument("source", type=click.File("rb"), default="-")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help="Language of the report's headings (default: the decisions' own); messages and "
-                   "reasons stay in the language the decisions were made in (check --lang).")
+              help="Language of the report (default: each decision's own). A decision made in the other "
+                   "language is decided again in this one from its audit record (--db), and shown only if "
+                   "that reproduces its outcome and matched rules; one the log does not hold keeps its "
+                   "messages and reasons as made (a note on stderr says how many, and why).")
+@click.option("--db", "db_url", metavar="URL", help="Audit database to re-render decisions from (default: "
+                                     "$DEALERPOLICY_DATABASE_URL or sqlite:///dealerpolicy.db, as for check).")
 @click.option("--encoding", default="utf-8", show_default=True, metavar="NAME", help="The input's text encoding.")
-def explain(source, lang: str | None, encoding: str) -> None:
+def explain(source, lang: str | None, db_url: str | None, encoding: str) -> None:
     """Render decisions (from `check --format json|jsonl`) as a readable report.
 
     Input: one decision, a JSON array of them, or one after another (JSONL or indented JSON).
@@ -192,15 +197,22 @@ def explain(source, lang: str | None, encoding: str) -> None:
     if not decisions:
         raise click.ClickException("no decision in the input (expected the output of check --format json|jsonl)")
     bad = 0
-    for line, d in decisions:
-        problems = [d.problem] if isinstance(d, _NotJson) else report_problems(d)
-        if problems:
-            bad += 1
-            for problem in problems:
-                click.echo(f"line {line}: error[decision.invalid]: {problem}", err=True)
-            continue
-        click.echo(render_decision(d, lang or d.get("lang", "zh")))
-        click.echo("")
+    language = ReportLanguage(lang, db_url) if lang else None
+    try:
+        for line, d in decisions:
+            problems = [d.problem] if isinstance(d, _NotJson) else report_problems(d)
+            if problems:
+                bad += 1
+                for problem in problems:
+                    click.echo(f"line {line}: error[decision.invalid]: {problem}", err=True)
+                continue
+            click.echo(render_decision(language.shown(d) if language else d, lang or d.get("lang", "zh")))
+            click.echo("")
+    finally:
+        if language is not None:
+            language.close()
+    for note in language.summary() if language else []:
+        click.echo(note, err=True)
     if bad:
         click.echo(f"{bad} of {len(decisions)} inputs were not decisions and were not rendered", err=True)
         sys.exit(1)
@@ -218,12 +230,14 @@ def _decisions_in(text: str) -> list[tuple[int, Any]]:
     decoder = json.JSONDecoder()
     out: list[tuple[int, Any]] = []
     pos, n = 0, len(text)
+    line, counted = 1, 0  # the line at `counted`, counted on from there (from 0 each time: quadratic)
     while True:
         while pos < n and text[pos].isspace():
             pos += 1
         if pos >= n:
             return out
-        line = text.count("\n", 0, pos) + 1
+        line += text.count("\n", counted, pos)
+        counted = pos
         try:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -241,9 +255,12 @@ def _item_lines(text: str, start: int, items: list[Any]) -> list[int]:
     """The line each item of the array at `start` begins on (found again by decoding item by item)."""
     decoder = json.JSONDecoder()
     lines, pos = [], start + 1
+    line, counted = 1, 0
     for _ in items:
         while text[pos].isspace() or text[pos] == ",":
             pos += 1
-        lines.append(text.count("\n", 0, pos) + 1)
+        line += text.count("\n", counted, pos)
+        counted = pos
+        lines.append(line)
         _, pos = decoder.raw_decode(text, pos)
     return lines

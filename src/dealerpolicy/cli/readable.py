@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+RERENDERED_FROM = "_rerendered_from"  # on a decision shown in another language than it was made in (explain)
+
 HEAD = {
     "zh": ("对象", "结果", "命中规则", "说明"),
     "en": ("subject", "outcome", "rules", "message"),
@@ -13,11 +15,13 @@ HEAD = {
 WORDS = {
     "zh": {"decision": "决定", "as_of": "依据日期", "outcome": "结果", "rules_version": "规则版本",
            "matched": "命中规则", "why": "原因", "derived": "计算过程", "outputs": "输出", "missing": "缺少数据",
-           "why_not": "未命中规则", "none": "无规则命中", "notes": "备注", "policy": "政策"},
+           "why_not": "未命中规则", "none": "无规则命中", "notes": "备注", "policy": "政策",
+           "rerendered": "说明与原因据审计记录重新以中文生成"},
     "en": {"decision": "Decision", "as_of": "as of", "outcome": "Outcome", "rules_version": "rules version",
            "matched": "Matched rules", "why": "because", "derived": "computed", "outputs": "Outputs",
            "missing": "Missing data", "why_not": "Rules that did not match", "none": "no rule matched",
-           "notes": "Notes", "policy": "policy"},
+           "notes": "Notes", "policy": "policy",
+           "rerendered": "messages and reasons re-rendered in English from the audit record"},
 }
 
 
@@ -44,6 +48,8 @@ def render_decision(d: dict[str, Any], lang: str) -> str:
              f"({w['as_of']} {d['as_of']}, {w['rules_version']} {d['rules_version'][:12]})",
              f"{w['outcome']}: {d['outcome']}"]
     matched = d["matched"]
+    if d.get(RERENDERED_FROM) and (matched or d.get("undecided") or d.get("why_not") or d.get("notes")):
+        lines.append(f"  ({w['rerendered']})")
     if not matched:
         lines.append(f"  {w['none']}")
     for m in matched:
