@@ -41,9 +41,15 @@ def test_formatters_equal_the_generic_functions_twice_over(kind):
 
 def test_zero_and_minus_zero_are_never_confused():
     text = text_formatter("money")
-    assert text(Decimal("-0.00")) == "¥-0.00"
+    assert text(Decimal("-0.00")) == "-¥0.00"
     assert text(Decimal("0.00")) == "¥0.00"
-    assert text(Decimal("-0.00")) == "¥-0.00"
+    assert text(Decimal("-0.00")) == "-¥0.00"
+
+
+def test_a_negative_amount_has_its_sign_before_the_currency_symbol():
+    text = text_formatter("money")
+    assert [text(v) for v in (Decimal("-1234.5"), -7, Decimal("1234.5"))] == ["-¥1,234.50", "-¥7.00", "¥1,234.50"]
+    assert format_value(Decimal("-0.5"), "money") == "-¥0.50"
 
 
 decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d) < 10**20)

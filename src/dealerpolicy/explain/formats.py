@@ -18,7 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.explain.jsonvalues import to_json
-from dealerpolicy.lang.values import CENT, Unknown, format_decimal, format_percent, format_value
+from dealerpolicy.lang.values import (
+    CENT,
+    Unknown,
+    format_decimal,
+    format_money,
+    format_percent,
+    format_value,
+)
 
 Formatter = Callable[[Any], Any]
 
@@ -74,14 +81,6 @@ def _percent(v: Decimal, _get: Callable = _PERCENT.get) -> str:
     return text if text is not None else _miss(_PERCENT, v, format_percent)
 
 
-def _money_int(v: int) -> str:
-    return f"¥{v:,}.00"
-
-
-def _money_dec(v: Decimal) -> str:
-    return f"¥{v:,.2f}"
-
-
 def _text_money(v: Any, _get_dec: Callable = _MONEY_DEC.get, _get_int: Callable = _MONEY_INT.get) -> str:
     cls = v.__class__
     if cls is Decimal:
@@ -89,10 +88,10 @@ def _text_money(v: Any, _get_dec: Callable = _MONEY_DEC.get, _get_int: Callable 
             text = _get_dec(v)
         except TypeError:
             text = None
-        return text if text is not None else _miss(_MONEY_DEC, v, _money_dec)
+        return text if text is not None else _miss(_MONEY_DEC, v, format_money)
     if cls is int:
         text = _get_int(v)
-        return text if text is not None else _miss(_MONEY_INT, v, _money_int)
+        return text if text is not None else _miss(_MONEY_INT, v, format_money)
     return format_value(v, "money")
 
 

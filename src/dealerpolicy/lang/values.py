@@ -6,6 +6,8 @@ import calendar
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from dealerpolicy.schema.values import format_money
+
 
 class Unknown:
     """A value that cannot be known because inputs are missing; `paths` names them."""
@@ -112,12 +114,6 @@ def start_of_quarter(d: date) -> date:
 def end_of_quarter(d: date) -> date:
     month = 3 * quarter_of(d)
     return date(d.year, month, calendar.monthrange(d.year, month)[1])
-
-
-def format_money(value: Decimal | int) -> str:
-    if value.__class__ is int:
-        return f"¥{value:,}.00"
-    return f"¥{value if value.__class__ is Decimal else Decimal(value):,.2f}"
 
 
 def format_percent(value: Decimal) -> str:

@@ -22,6 +22,7 @@ from dealerpolicy.schema.values import (
     FastChecks,
     core_type,
     fast_point_schema,
+    format_money,
     invalid_hint,
     out_of_bounds,
     parse_bound,
@@ -544,7 +545,7 @@ def _outside(t: Type, value: Any, path: str) -> Diagnostic | None:
 
 def _show_bound(t: Type, value: Any) -> str:
     if t.kind == "money":
-        return f"¥{value:,.2f}"
+        return format_money(value)
     if t.kind == "percent":
         return f"{(value * 100).normalize():f}%"
     return str(value)

@@ -20,8 +20,8 @@ from pydantic_core import CoreSchema, PydanticOmit, SchemaValidator, core_schema
 from dealerpolicy.schema.types import Type
 
 __all__ = [
-    "core_type", "fast_point_schema", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date", "parse_decimal",
-    "parse_money", "parse_number", "parse_percent", "record_schema", "show_input", "validator",
+    "core_type", "fast_point_schema", "format_money", "invalid_hint", "out_of_bounds", "parse_bound", "parse_date",
+    "parse_decimal", "parse_money", "parse_number", "parse_percent", "record_schema", "show_input", "validator",
 ]
 
 _CENT = Decimal("0.01")
@@ -92,6 +92,16 @@ def _cents(amount: Decimal) -> Decimal:
     if not amount.is_finite() or abs(amount) > MONEY_LIMIT or amount != amount.quantize(_CENT):
         raise ValueError("not money")
     return amount
+
+
+def format_money(value: Decimal | int) -> str:
+    """¥1,234.50, and a negative amount -¥5.00 (the sign before the symbol, as CLDR's zh and en
+    currency patterns and accounting software write it)."""
+    if value.__class__ is int:
+        text = f"{value:,}.00"
+    else:
+        text = f"{value if value.__class__ is Decimal else Decimal(value):,.2f}"
+    return f"-¥{text[1:]}" if text[0] == "-" else f"¥{text}"
 
 
 def parse_percent(value: Any) -> Decimal:
