@@ -36,6 +36,18 @@ class Rerenderer:
         self.current = current
         self.keep = keep
         self._built: OrderedDict[str, Decider] = OrderedDict()
+        self._fetched: dict[str, dict[str, Any] | None] = {}  # records read ahead (`read_ahead`)
+
+    def read_ahead(self, decision_ids: list[str]) -> None:
+        """Read these decisions' records now, in a few queries, for `record` to hand out."""
+        found = self.audit.get_many(decision_ids)
+        self._fetched.update((i, found.get(i)) for i in decision_ids)
+
+    def record(self, decision_id: str) -> dict[str, Any] | None:
+        """A decision's audit record (None if the log does not hold it), read ahead or now."""
+        if decision_id in self._fetched:
+            return self._fetched.pop(decision_id)
+        return self.audit.get(decision_id)
 
     def decide(self, record: dict[str, Any], lang: str, why_not: bool = False) -> dict[str, Any]:
         """The record's decision made again in `lang`; raises DealerPolicyError when it cannot be
@@ -86,7 +98,7 @@ def in_language(decision: dict[str, Any], lang: str, rerenderer: Rerenderer) -> 
     """A decision (as `check` printed it) in `lang`, from its audit record: its ids, dates and
     versions as printed, its words in `lang`. Raises LookupError when the log does not hold it,
     NotReproduced or DealerPolicyError when it cannot be made again (see `Rerenderer.decide`)."""
-    record = rerenderer.audit.get(str(decision.get("decision_id")))
+    record = rerenderer.record(str(decision.get("decision_id")))
     if record is None:
         raise LookupError("not in the audit log")
     if not same_decision(record, decision):

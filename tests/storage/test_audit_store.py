@@ -32,6 +32,15 @@ def test_append_and_read_back(store: AuditStore) -> None:
     assert store.get("no-such-id") is None
 
 
+def test_get_many_reads_the_records_the_log_holds_across_chunks(store: AuditStore) -> None:
+    sealed = store.append_many([make_record() for _ in range(7)])
+    ids = [r["decision_id"] for r in sealed]
+    asked = [ids[5], "no-such-id", ids[0], ids[5], ids[3], ids[6], ids[1]]
+    found = store.get_many(asked, chunk=2)  # four queries, one id twice, one unknown
+    assert found == {i: store.get(i) for i in (ids[5], ids[0], ids[3], ids[6], ids[1])}
+    assert store.get_many([]) == {}
+
+
 def test_time_is_set_when_absent(store: AuditStore) -> None:
     before = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     sealed = store.append(make_record())

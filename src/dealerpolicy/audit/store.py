@@ -140,6 +140,18 @@ class AuditStore:
                                 .where(decisions.c.decision_id == decision_id)).scalar()
         return json.loads(text) if text is not None else None
 
+    def get_many(self, decision_ids: Iterable[str], chunk: int = 500) -> dict[str, Record]:
+        """The stored records of those decisions the log holds, by decision id (one query per
+        `chunk` ids: a report of thousands of decisions asks once per chunk, not once each)."""
+        ids = list(dict.fromkeys(decision_ids))
+        found: dict[str, Record] = {}
+        with self._reading() as conn:
+            for start in range(0, len(ids), chunk):
+                rows = conn.execute(select(decisions.c.decision_id, decisions.c.record)
+                                    .where(decisions.c.decision_id.in_(ids[start:start + chunk])))
+                found.update((decision_id, json.loads(text)) for decision_id, text in rows)
+        return found
+
     def get_rulebook(self, rules_version: str) -> dict[str, str]:
         """The rule files of a version; raises AuditError if that version was never stored."""
         with self._reading() as conn:

@@ -199,6 +199,8 @@ def explain(source, lang: str | None, db_url: str | None, encoding: str) -> None
     bad = 0
     language = ReportLanguage(lang, db_url) if lang else None
     try:
+        if language is not None:
+            language.read_ahead([d for _, d in decisions])
         for line, d in decisions:
             problems = [d.problem] if isinstance(d, _NotJson) else report_problems(d)
             if problems:

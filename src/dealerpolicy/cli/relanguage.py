@@ -26,6 +26,16 @@ class ReportLanguage:
         self._rerenderer: Any = None
         self._unopened: str | None = None  # why the log cannot be read, once tried
 
+    def read_ahead(self, decisions: list[Any]) -> None:
+        """Read the audit records of the decisions made in the other language, in a few queries."""
+        ids = [str(d.get("decision_id")) for d in decisions
+               if isinstance(d, dict) and d.get("lang", "zh") != self.lang]
+        if ids and self._open() is None:
+            try:
+                self._rerenderer.read_ahead(ids)
+            except DealerPolicyError as exc:
+                self._unopened = f"cannot read the audit log: {exc.diagnostics[0].message}"
+
     def shown(self, decision: dict[str, Any]) -> dict[str, Any]:
         made_in = decision.get("lang", "zh")
         if made_in == self.lang:
