@@ -54,16 +54,14 @@ class Rerenderer:
         evaluated again (say its rules version is not in the log), NotReproduced when it differs."""
         request = Request(record["point"], record["facts"], record.get("as_of"))
         day = dt.date.fromisoformat(str(record.get("time") or dt.date.today().isoformat())[:10])
-        version = record.get("rules_version")
-        if self.current is not None and version == self.current.rulebook.version:
-            decision = self.current.decide(request, lang=lang, why_not=why_not, today=day)
-        else:
-            decider = self._decider(str(version))
-            try:
-                decision = decider.decide(request, lang=lang, why_not=why_not, today=day)
-            finally:
-                if not self.keep:
-                    decider.close()
+        version = str(record.get("rules_version"))
+        in_use = self.current is not None and version == self.current.rulebook.version
+        decider = self.current if in_use else self._decider(version)
+        try:
+            decision = decider.decide(request, lang=lang, why_not=why_not, today=day)
+        finally:
+            if not in_use and not self.keep:
+                decider.close()
         decision.pop("_facts", None)
         if not same_decision(decision, record):
             raise NotReproduced("evaluating it again did not reproduce the recorded outcome and matched rules")
