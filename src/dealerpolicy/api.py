@@ -19,6 +19,7 @@ from dealerpolicy.errors import Diagnostic, FactsError
 from dealerpolicy.explain.decision import build_decision
 from dealerpolicy.rulebook.load import load_rulebook as _load
 from dealerpolicy.rulebook.plan import Rulebook
+from dealerpolicy.schema.values import show_input
 
 __all__ = ["Decider", "load_rulebook", "lint", "Rulebook"]
 
@@ -257,13 +258,20 @@ class DecisionService:
         self.audit.append_many(kept)
 
     def _with_registry(self, request: Request) -> tuple[Any, dict[str, Any]]:
-        """Fill the dealer fact from the registry when the request names a dealer but does not carry it."""
+        """Fill the dealer fact from the registry when the request names a dealer but does not carry it.
+
+        Raises FactsError when the dealer fact is not a mapping or its id is not text, and when the
+        request names two dealers (`dealer.id` and another fact's `dealer_id`): the order of one
+        dealer must never be decided on another's history.
+        """
         facts = request.facts
         point = self.rulebook.schema.points.get(request.point)
-        if self.registry is None or not isinstance(facts, dict) or point is None or "dealer" not in point.facts:
+        if not isinstance(facts, dict) or point is None or "dealer" not in point.facts:
             return facts, {}
         given = facts.get("dealer")
         dealer_id = _dealer_id(facts)
+        if self.registry is None:
+            return facts, {}
         if dealer_id is None:
             return facts, {"dealer": "request"} if given else {}
         required = self.rulebook.schema.required.get("dealer", frozenset())
@@ -321,16 +329,35 @@ class DecisionService:
 
 
 def _dealer_id(facts: Any) -> str | None:
+    """The dealer a request is about: `dealer.id`, else the `dealer_id` of another fact (an order's).
+
+    Raises FactsError when the dealer fact is neither a mapping nor null, when an id is not
+    text, or when the ids differ (`dealer.id` D0002 on an order of D0001).
+    """
     if not isinstance(facts, dict):
         return None
+    named: list[tuple[str, str]] = []  # (field path, dealer id)
     dealer = facts.get("dealer")
-    if isinstance(dealer, dict) and dealer.get("id"):
-        return str(dealer["id"])
-    for fact in facts.values():
-        if isinstance(fact, dict) and fact.get("dealer_id"):
-            return str(fact["dealer_id"])
-    return None
-
+    if dealer is not None and not isinstance(dealer, dict):
+        raise FactsError(Diagnostic("fact.invalid", f"expected the dealer's facts (a mapping), got {show_input(dealer)}",
+                                    field_path="facts.dealer", hint='write "dealer": {"id": "D0001", …}'))
+    if isinstance(dealer, dict) and dealer.get("id") is not None:
+        named.append(("facts.dealer.id", dealer["id"]))
+    for name, fact in facts.items():
+        if name != "dealer" and isinstance(fact, dict) and fact.get("dealer_id") is not None:
+            named.append((f"facts.{name}.dealer_id", fact["dealer_id"]))
+    for path, value in named:
+        if not isinstance(value, str) or not value:
+            raise FactsError(Diagnostic("fact.invalid", f"expected a dealer id (text), got {show_input(value)}",
+                                        field_path=path, hint='e.g. "D0001"'))
+    ids = {value for _, value in named}
+    if len(ids) > 1:
+        (first, one), (second, other) = named[0], next(n for n in named if n[1] != named[0][1])
+        raise FactsError(Diagnostic("fact.dealer_mismatch", f"{first} is {one!r} but {second} is {other!r}",
+                                    field_path=second,
+                                    hint="a request is about one dealer: send the facts of the dealer "
+                                         "the order (or incident, collection) belongs to"))
+    return named[0][1] if named else None
 
 
 def registry_dealer_facts(schema: Any, stored: dict[str, Any]) -> dict[str, Any]:

@@ -341,3 +341,23 @@ def test_a_line_separator_inside_a_json_string_does_not_split_the_line(tmp_path:
     result = run("check", str(path), "--rules", str(MINI), "--format", "jsonl", "--no-audit")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["subject"] == "O\u2028一"
+
+
+def test_an_order_is_never_decided_on_another_dealers_facts(tmp_path: Path):
+    shipped = Path(__file__).resolve().parents[2] / "rules"
+    first, second = (json.loads(line) for line in
+                     (Path(__file__).resolve().parents[2] / "examples" / "data" / "orders.jsonl")
+                     .read_text(encoding="utf-8").splitlines()[:2])
+    second["facts"]["dealer"] = first["facts"]["dealer"]  # D0001's facts on an order of D0028
+    not_a_mapping = json.loads(json.dumps(first))
+    not_a_mapping["facts"]["dealer"] = "D0001"
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (first, second, not_a_mapping)) + "\n",
+                    encoding="utf-8")
+    result = run("check", str(path), "--rules", str(shipped), "--lang", "en", "--no-audit", "--format", "jsonl")
+    assert result.exit_code == 1
+    assert [json.loads(line)["subject"] for line in result.stdout.splitlines()] == ["SO25070100001"]
+    assert ("line 2: facts.order.dealer_id: error[fact.dealer_mismatch]: facts.dealer.id is 'D0001' but "
+            "facts.order.dealer_id is 'D0028'") in result.stderr
+    assert "line 3: facts.dealer: error[fact.invalid]: expected the dealer's facts (a mapping), got \"D0001\"" \
+        in result.stderr
