@@ -344,6 +344,7 @@ def test_money_keeps_the_exact_decimal(schema: Schema, value: Any, text: str) ->
     ("", '""'), ("-", '"-"'), (False, "false"), (Decimal("1.001"), "1.001"), (Decimal("NaN"), "NaN"),
     ({"amount": 1}, "a mapping"), (1e30, "1e+30"), ("1" * 30 + ".001", f'"{"1" * 30}.001"'),
     (Decimal("1E+40"), "1E+40"),
+    ("５００００", '"５００００"'), ("٥٠٠٠٠", '"٥٠٠٠٠"'), ("5０.00", '"5０.00"'),  # digits are ASCII, as for integers
 ])
 def test_money_rejects_more(schema: Schema, value: Any, shown: str) -> None:
     assert bind_errors(schema, facts(order__amount=value)) == [
@@ -396,7 +397,7 @@ def test_percent_forms(schema: Schema, value: Any, fraction: str) -> None:
     assert schema.bind("order", facts(dealer__achievement=value))["dealer"]["achievement"] == Decimal(fraction)
 
 
-@pytest.mark.parametrize("value", ["95", "abc%", True, "0.95"])
+@pytest.mark.parametrize("value", ["95", "abc%", True, "0.95", "９５%", "٩٥%"])
 def test_percent_rejects(schema: Schema, value: Any) -> None:
     [(code, path, message)] = bind_errors(schema, facts(dealer__achievement=value))
     assert (code, path) == ("fact.invalid", "facts.dealer.achievement")

@@ -25,9 +25,10 @@ __all__ = [
 ]
 
 _CENT = Decimal("0.01")
-_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
-_PERCENT_RE = re.compile(r"(-?\d+(?:\.\d+)?)\s*%")
-_DATE_RE = re.compile(r"\d{4}-\d\d-\d\d")
+# ASCII digits only: `\d` would take "５００００" or "٥٠٠٠٠" as 50000, which integers and dates refuse
+_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_PERCENT_RE = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?)\s*%")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _number(value: Any) -> Decimal:
@@ -143,7 +144,7 @@ _MONEY_TEXT = r"^-?[0-9]{1,15}(?:\.[0-9]{1,2})?$"
 _DECIMAL_TEXT = r"^-?[0-9]{1,12}(?:\.[0-9]+)?$"
 _PARSE = {"money": parse_money, "decimal": parse_decimal, "percent": parse_percent}  # numbers but integers
 _TEXT = {"money": _MONEY_TEXT, "decimal": _DECIMAL_TEXT}  # their plain text, as the fast path reads it
-_DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^\d{4}-\d\d-\d\d$")
+_DATE_TEXT = core_schema.str_schema(strict=True, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _SCALARS: dict[str, CoreSchema] = {
     "string": core_schema.str_schema(strict=True),
     "integer": core_schema.int_schema(strict=True, ge=-INTEGER_LIMIT, le=INTEGER_LIMIT),
