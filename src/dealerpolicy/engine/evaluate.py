@@ -390,7 +390,7 @@ class Engine:
 
     def _bound(self, point_name: str, raw_facts: Any, as_of: date | str | None) -> _Job:
         """A request's facts bound, its date and the policies in force then; raises FactsError."""
-        point = self._point(point_name)
+        point = self.point(point_name)
         facts = self.schema.bind(point_name, raw_facts)
         for fact_type in point.facts:
             if fact_type not in facts:
@@ -436,7 +436,7 @@ class Engine:
         Python means the reference closures all the way (derived values included); and every derived
         value the generated code computed equals the closures' value.
         """
-        point = self._point(point_name)
+        point = self.point(point_name)
         facts = self.schema.bind(point_name, raw_facts)
         for fact_type in point.facts:
             facts.setdefault(fact_type, {})
@@ -489,7 +489,8 @@ class Engine:
                                f"(in force on {today}) is not more lenient")
         return result
 
-    def _point(self, name: str) -> Point:
+    def point(self, name: str) -> Point:
+        """The decision point `name`; raises FactsError `request.unknown_point` (with a did-you-mean)."""
         point = self.schema.points.get(name) if isinstance(name, str) else None
         if point is None:
             import difflib

@@ -27,7 +27,7 @@ from dealerpolicy.service.core import Service
 from dealerpolicy.service.fastpath import DecisionFastPath
 from dealerpolicy.service.limits import BodyLimit, CountAnswers
 from dealerpolicy.service.reload import RulesWatcher
-from dealerpolicy.service.routes import router
+from dealerpolicy.service.routes import document_bodies, router
 
 ENV_SETTINGS = "DEALERPOLICY_SERVICE_SETTINGS"
 ENV_STATE = "DEALERPOLICY_SERVICE_STATE"
@@ -68,6 +68,7 @@ def create_app(settings: Settings, state_dir: str | Path | None = None) -> FastA
     app.state.balance = ConnectionBalance.from_env(state)
     problems.install(app)
     app.include_router(router)
+    document_bodies(app)
     app.add_middleware(DecisionFastPath)  # innermost: the body limit and the answer count still apply
     app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(CountAnswers)

@@ -77,6 +77,11 @@ class Service:
         self._count(decision, started)
         return Decided(decision, recorded)
 
+    def check_point(self, point: str) -> None:
+        """Raise the 404 FactsError `request.unknown_point` unless the rules have this decision point."""
+        with self.rules.lease() as loaded:
+            loaded.decider.engine.point(point)
+
     def decide_batch(self, point: str, requests: list[dict[str, Any]], lang: str,
                      who: str) -> dict[str, Any]:
         """Decide many; bad items get a problem each; the good ones are recorded in one append_many."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool
 
 Lang = Literal["zh", "en"]
 
@@ -17,8 +17,10 @@ class DecisionRequest(BaseModel):
         "facts": {"order": {"id": "SO-1", "date": "2026-03-01", "amount": "50000", "payment": "credit"},
                   "dealer": {"id": "D001"}}, "why_not": False}]})
     facts: dict[str, Any] = Field(description="facts by type, validated against schema.yaml")
-    as_of: dt.date | None = Field(None, description="choose the policy versions in force on this date")
-    why_not: bool = Field(False, description="also explain the rules that did not match")
+    # strict: "YYYY-MM-DD" and true/false only, as fact values are read (no 0 → 1970-01-01, no "yes")
+    as_of: Annotated[dt.date, Strict()] | None = Field(
+        None, description="choose the policy versions in force on this date (YYYY-MM-DD)")
+    why_not: StrictBool = Field(False, description="also explain the rules that did not match")
 
 
 class BatchRequest(BaseModel):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
-from dealerpolicy.errors import Diagnostic, RulesError
+from dealerpolicy.errors import Diagnostic, FactsError, RulesError
 from dealerpolicy.service.auth import Principal, authorize, bearer_token, require
 from dealerpolicy.service.core import Service
 from dealerpolicy.service.models import (
@@ -40,17 +42,40 @@ async def service(request: Request) -> Service:
 Svc = Annotated[Service, Depends(service)]
 
 
-@router.post("/v1/decisions/{point}:batch", response_model=BatchResult, tags=["decisions"])
-def decide_batch(point: str, body: BatchRequest, svc: Svc, who: Checker,
-                 lang: Lang | None = None) -> Response:
-    """Decide many requests; each bad item gets its own problem; the rest are recorded together."""
+_BATCH_REQUEST = TypeAdapter(BatchRequest)
+_BATCH_DOCS = {
+    "parameters": [
+        {"name": "point", "in": "path", "required": True, "schema": {"type": "string", "title": "Point"}},
+        {"name": "lang", "in": "query", "required": False,
+         "schema": {"anyOf": [{"enum": ["zh", "en"], "type": "string"}, {"type": "null"}], "title": "Lang"}}],
+    "requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/BatchRequest"}}}},
+    "security": [{"HTTPBearer": []}],
+}
+
+
+@router.post("/v1/decisions/{point}:batch", response_model=BatchResult, tags=["decisions"],
+             openapi_extra=_BATCH_DOCS)
+async def decide_batch(request: Request, point: str, svc: Svc, who: Checker) -> Response:
+    """Decide many requests; each bad item gets its own problem; the rest are recorded together.
+
+    The body is read as the single route reads it (any content type, a UTF-8 byte-order mark
+    allowed, JSON errors as 422 `request.invalid_json`); an unknown point is a 404 before any item.
+    """
+    lang = _parse_lang(request.query_params.get("lang"))
+    svc.check_point(point)
+    body = _parse_json(_BATCH_REQUEST, await request.body())
     limit = svc.settings.server.max_batch
     if len(body.requests) > limit:
         return problem_response(413, [Diagnostic("request.batch_too_large",
                                                  f"{len(body.requests)} requests; at most {limit} per batch",
                                                  field_path="requests", hint="split the batch")])
     items = [r.model_dump() for r in body.requests]
-    return json_response(svc.decide_batch(point, items, lang or svc.settings.language, f"http:{who.name}"))
+    # in a worker thread, as a plain route runs: the batch waits for its commit without holding up the loop
+    result = await run_in_threadpool(svc.decide_batch, point, items, lang or svc.settings.language,
+                                     f"http:{who.name}")
+    recorded = result["recorded"] == result["decided"]
+    return json_response(result, headers=decision_headers(recorded))
 
 
 # The hot path: the token is checked and the body validated straight from its bytes (pydantic-core
@@ -109,9 +134,18 @@ def _parse_lang(value: str | None) -> str | None:
 
 
 def _parse_body(data: bytes) -> DecisionRequest:
-    """The validated body; errors as FastAPI reports them (under `body.`), so they read the same."""
+    return _parse_json(_DECISION_REQUEST, data)
+
+
+_BOM = "\ufeff".encode()
+
+
+def _parse_json(adapter: TypeAdapter[Any], data: bytes) -> Any:
+    """The validated body (a UTF-8 byte-order mark is skipped); errors as FastAPI reports them
+    (under `body.`), so they read the same. pydantic-core's parser refuses lone surrogates, which
+    could not be stored or answered."""
     try:
-        return _DECISION_REQUEST.validate_json(data)
+        return adapter.validate_json(data[3:] if data.startswith(_BOM) else data)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
                                       for e in exc.errors(include_url=False)]) from None
@@ -127,10 +161,14 @@ def get_decision(decision_id: str, svc: Svc, who: Auditor, lang: Lang | None = N
 def list_decisions(svc: Svc, who: Auditor, dealer: str | None = None, point: str | None = None,
                    outcome: str | None = None, rule: str | None = None, since: str | None = None,
                    until: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+                   offset: Annotated[int, Query(ge=0, le=2**53)] = 0) -> Response:
     """Recorded decisions, newest first (filters as `dealerpolicy audit list`)."""
-    return json_response(svc.list_decisions(limit, offset, dealer=dealer, point=point, outcome=outcome,
-                                            rule=rule, since=since, until=until))
+    try:
+        found = svc.list_decisions(limit, offset, dealer=dealer, point=point, outcome=outcome,
+                                   rule=rule, since=since, until=until)
+    except FactsError as exc:  # a bad since / until: named as the query parameter it is
+        raise FactsError([replace(d, field_path=f"query.{d.field_path}") for d in exc.diagnostics]) from None
+    return json_response(found)
 
 
 @router.get("/v1/rules", tags=["rules"])
@@ -158,10 +196,34 @@ def get_dealer(dealer_id: str, svc: Svc, who: Reader) -> Response:
     return json_response(svc.get_dealer(dealer_id))
 
 
-@router.put("/v1/dealers/{dealer_id}", tags=["dealers"])
-def put_dealer(dealer_id: str, body: dict[str, Any], svc: Svc, who: Admin) -> Response:
+_DEALER_BODY = TypeAdapter(dict[str, Any])
+
+
+@router.put("/v1/dealers/{dealer_id}", tags=["dealers"], openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}})
+async def put_dealer(request: Request, dealer_id: str, svc: Svc, who: Admin) -> Response:
     """Create or replace a dealer's master data (validated with the schema's dealer type)."""
+    body = _parse_json(_DEALER_BODY, await request.body())
     return json_response(svc.put_dealer(dealer_id, body))
+
+
+def document_bodies(app: Any) -> None:
+    """Put the hand-parsed bodies' models (DecisionRequest, BatchRequest) into the app's OpenAPI
+    components, where the routes' `$ref`s point: FastAPI only adds the models it parses itself."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema  # type: ignore[no-any-return]
+        doc = build()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in (DecisionRequest, BatchRequest):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+        return doc
+
+    app.openapi = openapi
 
 
 @router.get("/healthz", tags=["health"])
