@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from dealerpolicy.errors import Diagnostic, FactsError
 
-__all__ = ["TextLines", "decode_text", "text_lines"]
+__all__ = ["TextLines", "decode_text", "json_loads", "text_lines"]
 
 _CHUNK = 1 << 20
 
@@ -126,3 +128,28 @@ def _not_text(name: str, encoding: str, codec: str, line: int, byte: int, value:
             if codec == "utf-8" else "name the encoding the file was saved in with --encoding")
     return FactsError(Diagnostic("input.encoding", f"{name}: line {line}, byte {byte}: not {encoding} text "
                                                    f"(byte 0x{value:02X})", hint=hint))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# a \uXXXX escape of a surrogate: a high one with its low one is a character, anything else is not
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def json_loads(text: str, **options: Any) -> Any:
+    """`json.loads(text, **options)`, refusing a lone surrogate (`"\\ud800"`): the standard module
+    reads it into a string that no UTF-8 output, audit record or database can hold."""
+    value = json.loads(text, **options)
+    if _holds_surrogate(value):
+        at = next((m.start() for m in _SURROGATE_ESCAPE.finditer(text) if m.group(1) is None), 0)
+        raise json.JSONDecodeError(f"lone surrogate {text[at:at + 6]} is not a character", text, at)
+    return value
+
+
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_holds_surrogate, value))
+    return False

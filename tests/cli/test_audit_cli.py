@@ -147,6 +147,20 @@ def test_registry_import_show_export(db: str, tmp_path: Path) -> None:
                                "status": "active", "credit_limit": "600000.00"}
 
 
+def test_registry_import_refuses_a_lone_surrogate(db: str, tmp_path: Path) -> None:
+    rules = str(Path(__file__).resolve().parents[2] / "rules")
+    src = tmp_path / "dealers.jsonl"
+    src.write_text('{"dealer_id": "D001", "name": "x\\ud800", "tier": "county", "status": "active"}\n'
+                   '{"dealer_id": "D002", "name": "\\ud83d\\ude00", "tier": "county", "status": "active"}\n',
+                   encoding="utf-8")
+    result = CliRunner().invoke(cli, ["registry", "import", str(src), "--db", db, "--rules", rules])
+    assert result.stdout == "2 rows read: 1 valid, 1 rejected; 1 written\n"
+    assert f"{src}:line 1: error[fact.invalid]: not valid JSON: lone surrogate \\ud800 is not a character " \
+           "(column 33)" in result.stderr
+    assert json.loads(run("registry", "show", "D002", "--db", db).output)["name"] == "😀"
+    assert run("registry", "show", "D001", "--db", db, code=4).output.startswith("error[fact.unknown_dealer]")
+
+
 def test_registry_import_names_the_file_on_every_problem_of_a_row(db: str, tmp_path: Path) -> None:
     rules = str(Path(__file__).resolve().parents[2] / "rules")
     src = tmp_path / "dealers.csv"

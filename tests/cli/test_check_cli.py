@@ -248,11 +248,23 @@ def test_jsonl_lines_read_as_the_standard_json_module_reads_them():
 
     lines = ['{"a": 1, "b": [0.1, -0.0, 5e-324, 1E2], "c": "é😀", "a": 2}',
              '{"big": 123456789012345678901234567890, "neg": -9223372036854775809}',  # beyond 64 bits: exact ints
-             '{"x": NaN, "y": Infinity}', '{"s": "\\ud800"}', '{"n": 1e400}']
+             '{"x": NaN, "y": Infinity}', '{"s": "\\ud83d\\ude00"}', '{"n": 1e400}']
     for line in lines:
         mine, theirs = _loads(line), json.loads(line)
         assert repr(mine) == repr(theirs), line
     assert _loads(lines[1])["big"] == 123456789012345678901234567890
+
+
+@pytest.mark.parametrize("line", ['{"s": "\\ud800"}', '{"\\udc00": 1}', '[1, 2, "a\\ud83d"]', '{"n": 1e400, "s": "\\ud800"}'])
+def test_a_lone_surrogate_is_invalid_json_naming_its_column(line: str):
+    from dealerpolicy.cli.requests import _line_value
+
+    error = _line_value(7, line)
+    assert isinstance(error, FactsError)
+    [d] = error.diagnostics
+    at = line.index("\\ud")
+    assert d.message == f"invalid JSON at column {at + 1}: lone surrogate {line[at:at + 6]} is not a character"
+    assert d.field_path == "line 7"
 
 
 def test_only_a_run_of_19_ascii_digits_sends_a_line_to_the_standard_module():

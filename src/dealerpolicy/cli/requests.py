@@ -12,6 +12,7 @@ import orjson
 
 from dealerpolicy.errors import Diagnostic, FactsError
 from dealerpolicy.schema.model import Schema
+from dealerpolicy.textinput import json_loads
 
 TRUE = {"true", "1", "yes", "y", "是"}
 FALSE = {"false", "0", "no", "n", "否"}
@@ -37,7 +38,7 @@ def read_requests(lines: Iterable[str], name: str, schema: Schema,
     elif first.startswith("["):
         text = "".join(rest)
         try:
-            items = json.loads(text)
+            items = json_loads(text)
         except json.JSONDecodeError as exc:
             yield exc.lineno, _bad(exc.lineno, f"invalid JSON: {exc.msg}")
             return
@@ -85,7 +86,7 @@ def _line_value(number: int, line: str) -> Any:
 
 def _whole_object(text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
+        value = json_loads(text)
     except (json.JSONDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
@@ -123,7 +124,7 @@ def _loads(line: str) -> Any:
             return orjson.loads(line)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(line)
+    return json_loads(line)
 
 
 def _csv(lines: Iterator[str], schema: Schema, default_point: str | None) -> Iterator[tuple[int, Any]]:

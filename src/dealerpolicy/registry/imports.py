@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dealerpolicy.errors import Diagnostic, FactsError
-from dealerpolicy.textinput import decode_text
+from dealerpolicy.textinput import decode_text, json_loads
 
 if TYPE_CHECKING:
     from dealerpolicy.registry.store import RegistryStore
@@ -126,7 +125,7 @@ def _jsonl_rows(handle: Iterable[str]) -> Iterator[tuple[int, Row]]:
         if not text.strip():
             continue
         try:
-            value = json.loads(text, parse_float=Decimal)
+            value = json_loads(text, parse_float=Decimal)
         except ValueError as exc:
             value = _unreadable(f"not valid JSON: {exc.msg} (column {exc.colno})")  # type: ignore[attr-defined]
         except RecursionError:
