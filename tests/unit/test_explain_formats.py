@@ -39,11 +39,12 @@ def test_formatters_equal_the_generic_functions_twice_over(kind):
             assert outcome(json, v) == outcome(to_json, v, kind), (kind, v)
 
 
-def test_zero_and_minus_zero_are_never_confused():
+def test_minus_zero_and_amounts_that_round_to_zero_print_without_a_sign():
     text = text_formatter("money")
-    assert text(Decimal("-0.00")) == "-¥0.00"
+    assert text(Decimal("-0.00")) == "¥0.00"  # an order amount "-0.00" is no negative amount
     assert text(Decimal("0.00")) == "¥0.00"
-    assert text(Decimal("-0.00")) == "-¥0.00"
+    assert [text(v) for v in (Decimal("-0.004"), Decimal("-0.006"), Decimal("-0.01"))] == ["¥0.00", "-¥0.01", "-¥0.01"]
+    assert format_value(Decimal("-0"), "money") == "¥0.00"
 
 
 def test_a_negative_amount_has_its_sign_before_the_currency_symbol():

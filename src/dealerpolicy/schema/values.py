@@ -97,12 +97,14 @@ def _cents(amount: Decimal) -> Decimal:
 
 def format_money(value: Decimal | int) -> str:
     """¥1,234.50, and a negative amount -¥5.00 (the sign before the symbol, as CLDR's zh and en
-    currency patterns and accounting software write it)."""
+    currency patterns and accounting software write it); -0.00 and -0.004 print as ¥0.00."""
     if value.__class__ is int:
         text = f"{value:,}.00"
     else:
         text = f"{value if value.__class__ is Decimal else Decimal(value):,.2f}"
-    return f"-¥{text[1:]}" if text[0] == "-" else f"¥{text}"
+    if text[0] != "-":
+        return f"¥{text}"
+    return f"-¥{text[1:]}" if text.strip("-0.") else f"¥{text[1:]}"
 
 
 def parse_percent(value: Any) -> Decimal:
