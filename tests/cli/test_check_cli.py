@@ -157,8 +157,11 @@ def test_as_of_flag_chooses_the_versions(tmp_path: Path):
     result = run("check", str(path), "--rules", str(MINI), "--as-of", "2020-01-01", "--format", "json",
                  "--no-audit")
     decision = json.loads(result.stdout)
-    assert (decision["outcome"], decision["notes"]) == ("allow", ["no policy of point order is in force on "
-                                                                  "2020-01-01"])
+    assert (decision["outcome"], decision["notes"]) == ("allow", [
+        "2020-01-01 没有生效的订单检查政策（最早的自 2026-01-01 起生效）：按默认结果 allow 处理"])
+    assert result.exit_code == 0
+    assert "warning: 1 request(s) dated when no policy of their point was in force took the point's default " \
+           "outcome" in result.stderr
 
 
 def test_a_bad_as_of_flag_is_refused_once_before_any_request_is_read(orders: Path):

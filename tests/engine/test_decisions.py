@@ -125,7 +125,10 @@ def test_offence_date_picks_the_version_and_a_more_lenient_later_version_wins(de
     d = decide(decider, "incident", facts, today=date(2026, 6, 1))
     assert (d["outcome"], d["outputs"]["fine"]) == ("L1", "10000.00")
     assert d["policy_versions"] == {"xr-penalty": "2026.1"}
-    assert any("more lenient" in n for n in d["notes"])
+    assert d["notes"] == ["xr-penalty：2026-06-01 生效的 2026.1 版对经销商更轻，按从旧兼从轻适用（违规时的 2025.1 版更重）"]
+    en = decide(decider, "incident", facts, today=date(2026, 6, 1), lang="en")
+    assert en["notes"] == ["xr-penalty: version 2026.1 (in force on 2026-06-01) is more lenient than version 2025.1 "
+                           "and was applied"]
 
 
 def test_offence_date_version_applies_when_today_is_not_more_lenient(decider):
@@ -212,8 +215,12 @@ def test_a_point_that_is_not_text_is_unknown_not_a_crash(decider, point):
 
 
 def test_explicit_as_of_before_any_policy(decider):
-    d = decide(decider, "order", order(), as_of="2020-01-01")
-    assert d["outcome"] == "allow" and d["notes"] == ["no policy of point order is in force on 2020-01-01"]
+    d = decide(decider, "order", order(), as_of="2020-01-01", lang="en")
+    assert d["outcome"] == "allow" and d["notes"] == [
+        "no policy of point order is in force on 2020-01-01 (the first takes effect on 2026-01-01): "
+        "the default outcome allow applies"]
+    zh = decide(decider, "order", order(), as_of="2020-01-01")
+    assert zh["notes"] == ["2020-01-01 没有生效的订单检查政策（最早的自 2026-01-01 起生效）：按默认结果 allow 处理"]
 
 
 @pytest.mark.parametrize("amount", ["1e309", "NaN", "Infinity", 1e309, float("nan"), "1" * 400, 10**30, "12.345",

@@ -72,7 +72,7 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
         raise click.BadParameter(f"unknown decision point {point!r} (points: {', '.join(points)})",
                                  param_hint="'--point'")
     requests = read_requests(text.lines, name, svc.rulebook.schema, point)  # read as decided
-    bad = total = 0
+    bad = total = ruleless = 0  # ruleless: decided with no policy in force on their date
     header_due = fmt == "table"  # printed above the first decision (none when every request is bad)
     pending: list[dict[str, Any]] = []
     outcomes: dict[str, int] = {}
@@ -96,6 +96,8 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
                         continue
                     pending.append(result)
                     outcomes[result["outcome"]] = outcomes.get(result["outcome"], 0) + 1
+                    if not result["policy_versions"]:
+                        ruleless += 1
                 if header_due and pending:
                     click.echo(table_header(lang))
                     header_due = False
@@ -107,6 +109,9 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))
         logged = "" if no_audit else " (all recorded in the audit log)"
         click.echo(f"{sum(outcomes.values())} decided{logged}: {counts}", err=True)
+    if ruleless:
+        click.echo(f"warning: {ruleless} request(s) dated when no policy of their point was in force took the "
+                   "point's default outcome (see each decision's notes); check their dates and --as-of", err=True)
     if bad:
         click.echo(f"{bad} of {total} requests had bad input and were not decided", err=True)
         sys.exit(1)

@@ -45,13 +45,17 @@ class PolicyResult:
     matched: list[Rule]
     unknown: list[tuple[Rule, Unknown]]
     severity: int = 0
-    lenient_note: str | None = None
+    lenient_note: Note | None = None  # 从旧兼从轻: which version applied and why
     flagged: frozenset[str] = frozenset()  # missing inputs named by matched is_missing() tests
     complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # see full_env
 
     def full_env(self) -> dict[str, Any]:
         """The env with every derived value: the request computed only those it needed."""
         return self.env if self.complete is None else self.complete(self.env)
+
+
+# A note on a decision: its kind and values; the decision's language words it (explain/decision.py).
+Note = tuple[str, dict[str, str]]
 
 
 @dataclass(slots=True)
@@ -65,7 +69,7 @@ class Evaluation:
     results: list[PolicyResult]
     outcome: str
     missing: list[str]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     elapsed_ns: int = 0  # set by Engine.evaluate_many: the time spent on this request
 
 
@@ -407,7 +411,12 @@ class Engine:
             today = today or date.today()
             results = [self._most_lenient(r, facts, today) if r.policy.leniency else r for r in results]
         if not results:
-            notes.append(f"no policy of point {point.name} is in force on {job.when.isoformat()}")
+            first = min((p.effective_from for p in self.rulebook.policies if p.point == point.name), default=None)
+            values = {"point": point.name, "date": job.when.isoformat(), "outcome": point.default}
+            if first is not None and job.when < first:  # a date before the rulebook: often a typo
+                notes.append(("no_policy_yet", {**values, "first": first.isoformat()}))
+            else:
+                notes.append(("no_policy", values))
         severity = max([r.severity for r in results], default=0)
         outcome = point.outcomes[len(point.outcomes) - severity] if severity else point.default
         missing: list[str] = []
@@ -482,11 +491,12 @@ class Engine:
         assert combined is not None
         alternative = combined.run(facts)[0]
         if _leniency_key(alternative) < _leniency_key(result):
-            alternative.lenient_note = (f"version {current.version} (in force on {today}) is more lenient than "
-                                        f"version {result.policy.version} and was applied")
+            alternative.lenient_note = ("lenient_applied", {"policy": result.policy.id, "today": today.isoformat(),
+                                                            "current": current.version,
+                                                            "version": result.policy.version})
             return alternative
-        result.lenient_note = (f"version {result.policy.version} applied; version {current.version} "
-                               f"(in force on {today}) is not more lenient")
+        result.lenient_note = ("lenient_kept", {"policy": result.policy.id, "today": today.isoformat(),
+                                                "current": current.version, "version": result.policy.version})
         return result
 
     def point(self, name: str) -> Point:

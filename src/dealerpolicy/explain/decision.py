@@ -19,6 +19,22 @@ LEGAL_NOTE = {
     "en": "Rule {rule} concerns resale prices (vertical-monopoly risk): it opens an investigation only, "
           "no automatic penalty; legal review required.",
 }
+NOTES = {
+    "no_policy_yet": {
+        "zh": "{date} 没有生效的{label}政策（最早的自 {first} 起生效）：按默认结果 {outcome} 处理",
+        "en": "no policy of point {point} is in force on {date} (the first takes effect on {first}): "
+              "the default outcome {outcome} applies"},
+    "no_policy": {
+        "zh": "{date} 没有生效的{label}政策：按默认结果 {outcome} 处理",
+        "en": "no policy of point {point} is in force on {date}: the default outcome {outcome} applies"},
+    "lenient_applied": {
+        "zh": "{policy}：{today} 生效的 {current} 版对经销商更轻，按从旧兼从轻适用（违规时的 {version} 版更重）",
+        "en": "{policy}: version {current} (in force on {today}) is more lenient than version {version} "
+              "and was applied"},
+    "lenient_kept": {
+        "zh": "{policy}：适用违规时的 {version} 版；{today} 生效的 {current} 版并不更轻",
+        "en": "{policy}: version {version} applied; version {current} (in force on {today}) is not more lenient"},
+}
 MISSING_MESSAGE = {
     "zh": "缺少数据，无法判断：{fields}",
     "en": "Cannot decide for missing data: {fields}",
@@ -31,7 +47,7 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     point = ev.point
     matched: list[tuple[int, dict[str, Any]]] = []
     undecided: list[dict[str, Any]] = []
-    notes = list(ev.notes)
+    notes = [NOTES[kind][lang].format(**values, label=point.label.get(lang, point.name)) for kind, values in ev.notes]
     outputs: dict[str, Any] = {}
     output_severity: dict[str, int] = {}
     not_matched: list[dict[str, Any]] = []
@@ -41,7 +57,8 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
         policy = result.policy
         policy_versions[policy.id] = policy.version
         if result.lenient_note:
-            notes.append(f"{policy.id}: {result.lenient_note}")
+            kind, values = result.lenient_note
+            notes.append(NOTES[kind][lang].format(**values))
         if not (result.matched or result.unknown or with_why_not):
             continue  # nothing of this policy to explain
         cache = _CACHES.get(id(policy)) or _policy_cache(policy)
