@@ -6,7 +6,7 @@ import functools
 import gc
 import getpass
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -179,18 +179,33 @@ class DecisionService:
         self.registry = registry
         self.records = records
         self._stored_versions: set[str] = set()
+        self._open_audit: Callable[[], Any] | None = None  # the log, opened at the first record (see open)
 
     @classmethod
     def open(cls, rules_dir: str | Path, db_url: str | None = None, audit: bool = True,
-             masked_fields: list[str] | None = None) -> DecisionService:
-        decider = Decider.from_dir(rules_dir)
-        if not audit:
-            return cls(decider, records=False)
+             masked_fields: list[str] | None = None, *, decider: Decider | None = None,
+             lazy: bool = False) -> DecisionService:
+        """Rules + the database at `db_url` (default: settings), read for the dealer registry and,
+        with `audit`, written with every decision.
+
+        With `audit=False` (a dry run) the registry of an existing database is read, and no database
+        is ever created. `lazy`: a SQLite file that is not there yet (so holds no registry either)
+        is created when the first record is appended (`check`: a run that decides nothing leaves
+        no file); until then `audit` and `registry` are None.
+        """
         from dealerpolicy.audit.store import AuditStore
         from dealerpolicy.config import load_settings
         from dealerpolicy.registry.store import RegistryStore
+        from dealerpolicy.storage.engine import absent_sqlite_file
 
+        decider = decider or Decider.from_dir(rules_dir)
         url = load_settings(database_url=db_url).database_url
+        if not audit:
+            return cls(decider, None, _existing_registry(url), records=False)
+        if lazy and absent_sqlite_file(url):
+            svc = cls(decider)
+            svc._open_audit = lambda: AuditStore(url, masked_fields=masked_fields or [])
+            return svc
         store = AuditStore(url, masked_fields=masked_fields or [])
         return cls(decider, store, RegistryStore(store.engine))
 
@@ -249,6 +264,8 @@ class DecisionService:
     def record_many(self, records: list[dict[str, Any] | None]) -> None:
         """Append the records in one transaction (None entries: decided without records)."""
         kept = [r for r in records if r is not None]
+        if self.audit is None and self._open_audit is not None and kept:
+            self.audit, self._open_audit = self._open_audit(), None
         if self.audit is None or not kept:
             return
         version = self.rulebook.version
@@ -358,6 +375,18 @@ def _dealer_id(facts: Any) -> str | None:
                                     hint="a request is about one dealer: send the facts of the dealer "
                                          "the order (or incident, collection) belongs to"))
     return named[0][1] if named else None
+
+
+def _existing_registry(url: str) -> Any:
+    """The dealer registry of the database at `url` if there is one (None if not: never created)."""
+    from dealerpolicy.errors import AuditError
+    from dealerpolicy.registry.store import RegistryStore
+    from dealerpolicy.storage.open import open_database
+
+    try:
+        return RegistryStore(open_database(url, existing=True))
+    except AuditError:
+        return None
 
 
 def registry_dealer_facts(schema: Any, stored: dict[str, Any]) -> dict[str, Any]:

@@ -376,3 +376,34 @@ def test_an_order_is_never_decided_on_another_dealers_facts(tmp_path: Path):
             "facts.order.dealer_id is 'D0028'") in result.stderr
     assert "line 3: facts.dealer: error[fact.invalid]: expected the dealer's facts (a mapping), got \"D0001\"" \
         in result.stderr
+
+
+def test_a_run_that_decides_nothing_creates_no_database(tmp_path: Path):
+    shipped = Path(__file__).resolve().parents[2] / "rules"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"point": "order", "facts": {}}\n', encoding="utf-8")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    db = tmp_path / "log.db"
+    for args, code in ([str(bad)], 1), ([str(empty)], 0), ([str(bad), "--point", "ordre"], 2):
+        result = run("check", *args, "--rules", str(shipped), "--db", f"sqlite:///{db}")
+        assert result.exit_code == code, result.output
+        assert not db.exists(), args
+
+
+def test_a_dry_run_reads_the_registry_of_an_existing_database_and_creates_none(tmp_path: Path):
+    shipped = Path(__file__).resolve().parents[2] / "rules"
+    registry = f"sqlite:///{tmp_path / 'reg.db'}"
+    assert run("registry", "import", str(shipped.parent / "examples" / "data" / "dealers.jsonl"), "--db", registry,
+               "--rules", str(shipped)).exit_code == 0
+    orders = tmp_path / "o.csv"
+    orders.write_text("point,order.id,order.dealer_id,order.date,order.amount,order.payment,"
+                      "order.ship_to_territory\norder,X1,D0001,2025-07-01,500000,credit,HB-02-07\n", encoding="utf-8")
+    dry = run("check", str(orders), "--rules", str(shipped), "--no-audit", "--db", registry, "--format", "jsonl")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["outcome"] == "require_cash"  # D0001's receivables from the registry: CR-3
+    none = tmp_path / "none.db"
+    alone = run("check", str(orders), "--rules", str(shipped), "--no-audit", "--db", f"sqlite:///{none}")
+    assert alone.exit_code == 1 and 'required fact "dealer" is missing' in alone.stderr
+    assert not none.exists()
+    assert AuditStore(registry).list() == []  # a dry run records nothing

@@ -36,9 +36,12 @@ BATCH = 200  # decisions appended per transaction; none is printed before it is 
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default="table", show_default=True,
               help="A readable table, or one decision JSON per request (json: indented; jsonl: one per line).")
 @click.option("--why-not", is_flag=True, help="Also say, for each rule that did not match, what failed.")
-@click.option("--db", "db_url", metavar="URL", help="Audit database URL (default: $DEALERPOLICY_DATABASE_URL or "
-                                     "sqlite:///dealerpolicy.db).")
-@click.option("--no-audit", is_flag=True, help="Do not record decisions (dry runs only).")
+@click.option("--db", "db_url", metavar="URL", help="Database: the audit log, and the dealer registry read for "
+                                     "requests that name a dealer without its facts (default: "
+                                     "$DEALERPOLICY_DATABASE_URL or sqlite:///dealerpolicy.db). A SQLite file is "
+                                     "created with the first decision recorded, never for nothing.")
+@click.option("--no-audit", is_flag=True, help="Do not record decisions (dry runs only); the registry of an "
+                                               "existing --db is still read.")
 @click.option("--encoding", default="utf-8", show_default=True, metavar="NAME",
               help="The input's text encoding, e.g. gb18030 for a CSV saved by Excel in Chinese.")
 def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: str, fmt: str, why_not: bool,
@@ -53,7 +56,7 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
 
     Example: dealerpolicy check examples/data/orders.jsonl --lang en
     """
-    from dealerpolicy.api import DecisionService, gc_paused
+    from dealerpolicy.api import Decider, DecisionService, gc_paused
 
     name = getattr(source, "name", "-")
     try:
@@ -62,15 +65,16 @@ def check(source, rules_dir: str, point: str | None, as_of: date | None, lang: s
         report_error(exc)
         sys.exit(1)  # bad input
     try:
-        svc = DecisionService.open(rules_dir, db_url=None if no_audit else db_url, audit=not no_audit)
+        decider = Decider.from_dir(rules_dir)
+        points = decider.rulebook.schema.points
+        if point is not None and point not in points:  # before any database is opened
+            decider.close()
+            raise click.BadParameter(f"unknown decision point {point!r} (points: {', '.join(points)})",
+                                     param_hint="'--point'")
+        svc = DecisionService.open(rules_dir, db_url=db_url, audit=not no_audit, decider=decider, lazy=True)
     except DealerPolicyError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)
-    points = svc.rulebook.schema.points
-    if point is not None and point not in points:
-        svc.close()
-        raise click.BadParameter(f"unknown decision point {point!r} (points: {', '.join(points)})",
-                                 param_hint="'--point'")
     requests = read_requests(text.lines, name, svc.rulebook.schema, point)  # read as decided
     bad = total = ruleless = 0  # ruleless: decided with no policy in force on their date
     header_due = fmt == "table"  # printed above the first decision (none when every request is bad)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 try:
     import fcntl
@@ -65,6 +66,17 @@ def create(url: str | None = None, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def absent_sqlite_file(url: str | None) -> bool:
+    """Whether `url` names a SQLite file that does not exist (yet)."""
+    try:
+        sa_url = make_url(resolve_url(url))
+    except ArgumentError:
+        return False
+    database = sa_url.database
+    return sa_url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:") and \
+        not Path(database).exists()
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:
