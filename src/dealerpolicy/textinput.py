@@ -11,13 +11,14 @@ import codecs
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from dealerpolicy.errors import Diagnostic, FactsError
 
-__all__ = ["TextLines", "decode_text", "json_loads", "text_lines"]
+__all__ = ["RefusedJSON", "TextLines", "decode_text", "json_loads", "json_value_at", "text_lines"]
 
 _CHUNK = 1 << 20
 
@@ -116,11 +117,19 @@ def _seekable(stream: BinaryIO) -> bool:
 
 
 def _codec(encoding: str) -> str:
+    """The codec's name; refused like an unknown one when it is no text encoding: hex, rot13, base64,
+    zlib, bz2, uu… turn bytes into bytes (or text into text), and failed with a traceback."""
     try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise FactsError(Diagnostic("input.encoding", f"unknown encoding {encoding!r}",
-                                    hint="e.g. utf-8 (the default) or gb18030")) from None
+        info = codecs.lookup(encoding)
+    except (LookupError, ValueError):  # ValueError: a name holding a NUL
+        raise _unknown(f"unknown encoding {encoding!r}") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise _unknown(f"unknown encoding {encoding!r}: {info.name} is not a text encoding")
+    return info.name
+
+
+def _unknown(message: str) -> FactsError:
+    return FactsError(Diagnostic("input.encoding", message, hint="e.g. utf-8 (the default) or gb18030"))
 
 
 def _not_text(name: str, encoding: str, codec: str, line: int, byte: int, value: int) -> FactsError:
@@ -133,16 +142,64 @@ def _not_text(name: str, encoding: str, codec: str, line: int, byte: int, value:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # a \uXXXX escape of a surrogate: a high one with its low one is a character, anything else is not
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+# a JSON string (skipped whole, so that digits in it are not taken for a number), or a number
+_STRING_OR_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?')
+
+
+class RefusedJSON(json.JSONDecodeError):
+    """Well-formed JSON holding a value refused here (a lone surrogate, an integer too long to read);
+    `end` is where the JSON value being read ends, so that reading can go on after it."""
+
+    def __init__(self, msg: str, doc: str, pos: int, end: int):
+        super().__init__(msg, doc, pos)
+        self.end = end
 
 
 def json_loads(text: str, **options: Any) -> Any:
-    """`json.loads(text, **options)`, refusing a lone surrogate (`"\\ud800"`): the standard module
-    reads it into a string that no UTF-8 output, audit record or database can hold."""
-    value = json.loads(text, **options)
-    if _holds_surrogate(value):
-        at = next((m.start() for m in _SURROGATE_ESCAPE.finditer(text) if m.group(1) is None), 0)
-        raise json.JSONDecodeError(f"lone surrogate {text[at:at + 6]} is not a character", text, at)
+    """`json.loads(text, **options)`, refusing what the standard module reads wrong or not at all,
+    as a RefusedJSON (a json.JSONDecodeError) at its position: a lone surrogate (`"\\ud800"`, read into
+    a string that no UTF-8 output, audit record or database can hold) and an integer of more than
+    4,300 digits (Python's int conversion limit: a ValueError, not a JSONDecodeError)."""
+    try:
+        value = json.loads(text, **options)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        raise _long_number(text, 0, len(text), exc) from None
+    _refuse_surrogates(value, text, 0, len(text))
     return value
+
+
+def json_value_at(text: str, pos: int, **options: Any) -> tuple[Any, int]:
+    """`json.JSONDecoder(**options).raw_decode(text, pos)` — the JSON value starting at `pos` and
+    where it ends — refusing what `json_loads` refuses (a RefusedJSON, with `end` to read on from)."""
+    try:
+        value, end = json.JSONDecoder(**options).raw_decode(text, pos)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        # read again without converting integers, for where the value ends (or its syntax error)
+        _, end = json.JSONDecoder(**{**options, "parse_int": str}).raw_decode(text, pos)
+        raise _long_number(text, pos, end, exc) from None
+    _refuse_surrogates(value, text, pos, end)
+    return value, end
+
+
+def _long_number(text: str, start: int, end: int, error: ValueError) -> Exception:
+    """The error for the first integer in text[start:end] too long to convert (`error`, raised
+    by a hook of the caller's, when there is none)."""
+    limit = sys.get_int_max_str_digits()
+    for m in _STRING_OR_NUMBER.finditer(text, start, end):
+        number = m.group()
+        if number[0] != '"' and m.group(1) is None and m.group(2) is None and len(number.lstrip("-")) > limit > 0:
+            return RefusedJSON(f"a number of more than {limit:,} digits", text, m.start(), end)
+    return error
+
+
+def _refuse_surrogates(value: Any, text: str, start: int, end: int) -> None:
+    if _holds_surrogate(value):
+        at = next((m.start() for m in _SURROGATE_ESCAPE.finditer(text, start, end) if m.group(1) is None), start)
+        raise RefusedJSON(f"lone surrogate {text[at:at + 6]} is not a character", text, at, end)
 
 
 def _holds_surrogate(value: Any) -> bool:
