@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -13,12 +14,12 @@ import click
 
 from dealerpolicy.cli.readable import render_decision, report_problems, table_header, table_row
 from dealerpolicy.cli.relanguage import ReportLanguage
-from dealerpolicy.cli.render import report_error
+from dealerpolicy.cli.render import printable, report_error
 from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
 from dealerpolicy.schema.values import parse_date
 from dealerpolicy.storage.jsonutil import dumps
-from dealerpolicy.textinput import decode_text, text_lines
+from dealerpolicy.textinput import decode_text, json_loads, text_lines
 
 PROGRESS_THRESHOLD = 2000
 BATCH = 200  # decisions appended per transaction; none is printed before it is logged
@@ -196,7 +197,10 @@ def explain(source, lang: str | None, db_url: str | None, encoding: str) -> None
     Exit code 0 when every decision was rendered, 1 when some were not decisions (each is
     reported with its line; the others are still rendered).
 
-    Example: dealerpolicy check orders.jsonl --format jsonl | dealerpolicy explain --lang en
+    Example (from the repository's root):
+
+    \b
+    dealerpolicy check examples/data/orders.jsonl --format jsonl | dealerpolicy explain --lang en
     """
     try:
         decisions = _decisions_in(decode_text(source.read(), getattr(source, "name", "-"), encoding))
@@ -215,7 +219,7 @@ def explain(source, lang: str | None, db_url: str | None, encoding: str) -> None
             if problems:
                 bad += 1
                 for problem in problems:
-                    click.echo(f"line {line}: error[decision.invalid]: {problem}", err=True)
+                    click.echo(f"line {line}: error[decision.invalid]: {printable(problem)}", err=True)
                 continue
             click.echo(render_decision(language.shown(d) if language else d, lang or d.get("lang", "zh")))
             click.echo("")
@@ -236,9 +240,10 @@ class _NotJson:
 
 def _decisions_in(text: str) -> list[tuple[int, Any]]:
     """The values of a JSON array, or of JSON values one after another (JSONL, indented JSON),
-    each with the line it starts on. Text that is not JSON becomes a `_NotJson` in its place;
+    each with the line it starts on. Text that is not JSON, or that json cannot read into a value
+    (see `_decoded`, `_refused`), becomes a `_NotJson` in its place; after text that is not JSON,
     reading goes on at the next line that starts with `{` (where check's next decision starts)."""
-    decoder = json.JSONDecoder()
+    decoder = _Decoder()
     out: list[tuple[int, Any]] = []
     pos, n = 0, len(text)
     line, counted = 1, 0  # the line at `counted`, counted on from there (from 0 each time: quadratic)
@@ -249,29 +254,95 @@ def _decisions_in(text: str) -> list[tuple[int, Any]]:
             return out
         line += text.count("\n", counted, pos)
         counted = pos
-        try:
-            value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            out.append((line, _NotJson(f"not JSON at line {exc.lineno} column {exc.colno} ({exc.msg})")))
+        value, end = _decoded(decoder, text, pos)
+        if isinstance(value, _NotJson):
+            out.append((line, value))
             following = text.find("\n{", pos)
             pos = n if following < 0 else following + 1
             continue
         if isinstance(value, list) and not out and not text[end:].strip():
-            return list(zip(_item_lines(text, pos, value), value, strict=True))
-        out.append((line, value))
+            return _item_lines(decoder, text, pos, len(value))
+        out.append((line, _refused(decoder, text, pos, end) or value))
         pos = end
 
 
-def _item_lines(text: str, start: int, items: list[Any]) -> list[int]:
-    """The line each item of the array at `start` begins on (found again by decoding item by item)."""
-    decoder = json.JSONDecoder()
-    lines, pos = [], start + 1
+def _item_lines(decoder: _Decoder, text: str, start: int, count: int) -> list[tuple[int, Any]]:
+    """The `count` items of the array at `start`, each with the line it begins on: decoded again
+    one by one (the array was read whole, so each can be), each refused on its own."""
+    out: list[tuple[int, Any]] = []
+    pos = start + 1
     line, counted = 1, 0
-    for _ in items:
+    for _ in range(count):
         while text[pos].isspace() or text[pos] == ",":
             pos += 1
         line += text.count("\n", counted, pos)
         counted = pos
-        lines.append(line)
-        _, pos = decoder.raw_decode(text, pos)
-    return lines
+        value, end = _decoded(decoder, text, pos)
+        out.append((line, _refused(decoder, text, pos, end) or value))
+        pos = end
+    return out
+
+
+class _Decoder(json.JSONDecoder):
+    """json's decoder, noting an integer too long for int() (more than sys.get_int_max_str_digits()
+    digits) instead of raising ValueError: the value is still read to its end, so the decision
+    it is in is refused alone (an array of decisions is not lost with it)."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_int=self._int)
+        self.too_long: list[str] = []  # in the value decoded last
+
+    def _int(self, digits: str) -> int:
+        try:
+            return int(digits)
+        except ValueError:
+            self.too_long.append(digits)
+            return 0
+
+
+_TOO_DEEP = "JSON nested too deeply to read (a decision is a few levels deep)"
+# a \uD800-\uDFFF escape, or such a character itself: the value may hold a lone surrogate
+_SURROGATE_MAYBE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def _decoded(decoder: _Decoder, text: str, pos: int) -> tuple[Any, int]:
+    """The JSON value at `pos` and where it ends; or a `_NotJson` saying why it cannot be read
+    (where it ends is then unknown): json's exceptions never stop the report of the others."""
+    decoder.too_long.clear()
+    try:
+        return decoder.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        return _not_json(exc), pos
+    except RecursionError:
+        return _NotJson(_TOO_DEEP), pos
+    except ValueError:  # json's other limits, if any (its int() limit is `_Decoder`'s)
+        return _NotJson("JSON that cannot be read into values"), pos
+
+
+def _refused(decoder: _Decoder, text: str, start: int, end: int) -> _NotJson | None:
+    """Why the value just decoded from text[start:end] is nobody's decision: a number too long
+    for int(), or a lone surrogate (`"\\ud800"`), which json reads into a string that no output
+    can print (as `json_loads` refuses it)."""
+    if decoder.too_long:
+        return _too_long(text, start, end, decoder.too_long[0])
+    if _SURROGATE_MAYBE.search(text, start, end) is None:  # the usual case: one scan, nothing decoded again
+        return None
+    try:
+        json_loads(text[start:end])
+    except json.JSONDecodeError as exc:  # its position is in the value: made one in the whole text
+        return _not_json(json.JSONDecodeError(exc.msg, text, start + exc.pos))
+    except RecursionError:
+        return _NotJson(_TOO_DEEP)
+    except ValueError:
+        return _NotJson("JSON that cannot be read into values")
+    return None
+
+
+def _not_json(exc: json.JSONDecodeError) -> _NotJson:
+    return _NotJson(f"not JSON at line {exc.lineno} column {exc.colno} ({exc.msg})")
+
+
+def _too_long(text: str, start: int, end: int, digits: str) -> _NotJson:
+    at = json.JSONDecodeError("", text, max(text.find(digits, start, end), start))
+    return _NotJson(f"the number at line {at.lineno} column {at.colno} has {len(digits.lstrip('-')):,} digits "
+                    f"(at most {sys.get_int_max_str_digits():,} can be read; a decision's numbers are short)")

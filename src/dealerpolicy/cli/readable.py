@@ -1,10 +1,16 @@
-"""Human-readable rendering of decisions: a one-line table row, and a full report."""
+"""Human-readable rendering of decisions: a one-line table row, and a full report.
+
+Both print text taken from the input (subjects, messages, ids; in a report, every part of the
+decision), so both pass it through `printable`: a control character in it is shown escaped.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dealerpolicy.cli.render import printable
 
 RERENDERED_FROM = "_rerendered_from"  # on a decision shown in another language than it was made in (explain)
 
@@ -39,7 +45,8 @@ def table_row(d: dict[str, Any], lang: str) -> str:
         first = pending["message"]
     else:
         first = top["message"] if top else ""
-    return f"{str(d.get('subject') or '-'):<16} {d['outcome']:<13} {rules[:28]:<28} {first}"
+    subject = printable(str(d.get("subject") or "-"))  # escaped before padding: the columns stay aligned
+    return f"{subject:<16} {printable(d['outcome']):<13} {printable(rules[:28]):<28} {printable(first)}"
 
 
 def render_decision(d: dict[str, Any], lang: str) -> str:
@@ -71,7 +78,7 @@ def render_decision(d: dict[str, Any], lang: str) -> str:
         lines.append(f"  ✗ [{wn['rule']}] {wn['title']}: " + "; ".join(f["text"] for f in wn["failed"]))
     if d.get("notes"):
         lines.append(f"{w['notes']}: " + " | ".join(d["notes"]))
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))  # a newline inside a message is shown as \n, not obeyed
 
 
 class _Part(BaseModel):
@@ -125,6 +132,7 @@ class _Report(_Part):
     undecided: list[_Undecided] = []
     why_not: list[_WhyNot] | None = None
     notes: list[str] = []
+    lang: str = "zh"  # the words' language: the report's headings when no --lang is given
 
 
 def report_problems(d: Any) -> list[str]:

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from dealerpolicy.cli.readable import RERENDERED_FROM
+from dealerpolicy.cli.render import printable
 from dealerpolicy.errors import DealerPolicyError
 from dealerpolicy.storage.engine import redact, resolve_url
 
@@ -72,7 +73,8 @@ class ReportLanguage:
         return self._unopened
 
     def summary(self) -> list[str]:
-        """Lines for stderr about the decisions shown as made, if any."""
+        """Lines for stderr about the decisions shown as made, if any (escaped: the languages
+        named are the decisions' own `lang`, and the reasons may quote them)."""
         n = sum(self.kept.values())
         if not n:
             return []
@@ -83,7 +85,7 @@ class ReportLanguage:
         lines += [f"  {count} × {why}" for why, count in self.kept.most_common()]
         lines.append(f"  hint: decide them with check --lang {self.lang}, or let check record them in the audit "
                      "log (no --no-audit; --db as for check) to have them re-rendered here")
-        return lines
+        return [printable(line) for line in lines]
 
     def close(self) -> None:
         if self._rerenderer is not None:

@@ -1,8 +1,10 @@
-"""Rendering of diagnostics for the terminal: location, message, the source line with a caret, hint."""
+"""Rendering of diagnostics for the terminal: location, message, the source line with a caret, hint;
+and `printable`, for text from the input (a request, a decision, a rules file) shown on a terminal."""
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,20 +21,44 @@ def _lines(path: str) -> tuple[str, ...]:
         return ()
 
 
+# C0 controls, DEL, C1 controls, and lone surrogates (halves of a UTF-16 pair, which no output can encode)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written as JSON writes them (`\\u001b`, `\\n`), as error
+    messages show input: text from a request or a decision must not retitle, clear or move the
+    user's terminal, nor stop the output with a UnicodeEncodeError. Other Unicode is kept."""
+    if text.isprintable():  # almost always; twice as fast as the search (a few other characters are not)
+        return text
+    return _UNPRINTABLE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SHORT.get(char) or f"\\u{ord(char):04x}"
+
+
 def render_diagnostic(d: Diagnostic) -> str:
     where = d.location()
-    out = [f"{where + ': ' if where else ''}{d.severity}[{d.code}]: {d.message}"]
+    out = [printable(f"{where + ': ' if where else ''}{d.severity}[{d.code}]: {d.message}")]
     s = d.span
     if s is not None:
         lines = _lines(s.file)
         if 0 < s.line <= len(lines):
-            text = lines[s.line - 1]
             width = max(1, (s.end_col - s.col) if s.end_col and s.end_line == s.line else 1)
-            out.append(f"  {s.line:>4} | {text}")
-            out.append("       | " + _pad(text, s.col - 1) + "^" * min(width, max(1, len(text) - s.col + 1)))
+            out += _quoted(s.line, lines[s.line - 1], s.col, width)
     if d.hint:
-        out.append(f"  hint: {d.hint}")
+        out.append(printable(f"  hint: {d.hint}"))
     return "\n".join(out)
+
+
+def _quoted(number: int, text: str, col: int, width: int) -> list[str]:
+    """The source line, and a caret under `width` characters from `col`; both escaped, as a
+    control character in the line (the very error, perhaps) would act on the terminal."""
+    before, marked = printable(text[:col - 1]), printable(text[col - 1:col - 1 + width])
+    return [f"  {number:>4} | {printable(text)}", "       | " + _pad(before, len(before)) + "^" * max(1, len(marked))]
 
 
 def _pad(text: str, n: int) -> str:
