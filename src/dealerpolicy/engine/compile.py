@@ -8,19 +8,29 @@ that are not exact integers at their scale, long `in` lists — is *hoisted*: co
 Python as a boolean key the durable condition then tests. Conditions are first put in
 negation normal form, so an absent key (an unknown value) never matches, exactly like
 Kleene logic says a condition over unknown data is not true.
+
+A rule whose durable_rules form would exceed what durable_rules holds (an `or` of more than
+64 branches, more than 512 alternatives, more than 247 keys, or the same condition as too many
+other rules) is hoisted whole: its `when` is computed in Python and durable tests that boolean.
+The rule matches exactly when its condition is true, as before; only where it is computed moves.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from dealerpolicy.engine import durable_host
+from dealerpolicy.errors import Diagnostic, EngineError
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.values import Unknown
-from dealerpolicy.rulebook.policy import Policy
+from dealerpolicy.rulebook.plan import Rulebook
+from dealerpolicy.rulebook.policy import Policy, Rule
 
 SCALES = {"money": 100, "percent": 10**6, "decimal": 10**6, "integer": 1}
 OPS = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -28,6 +38,11 @@ FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 MAX_IN_OPTIONS = 16
 INT64 = 2**63 - 1
+#: Keys one rule may read: durable's limit on a fact, less the keys the host adds (sid, id, sentinel).
+MAX_RULE_KEYS = durable_host.MAX_KEYS_PER_FACT - len(durable_host._RESERVED_KEYS)
+#: Rules of one policy that may share one durable condition; further ones are hoisted whole, so
+#: that the policies in force together stay far below durable's MAX_IDENTICAL_CONDITIONS (255).
+MAX_SHARED_CONDITION = 8
 
 
 @dataclass
@@ -51,6 +66,7 @@ class CompiledPolicy:
     rule_keys: dict[str, frozenset[str]] = field(default_factory=dict)  # rule id → keys it reads
     hoisted: int = 0
     native: int = 0
+    whole: dict[str, str] = field(default_factory=dict)  # rule id → why its `when` is computed in Python
 
 
 def compile_policy(policy: Policy, prefix: str = "") -> CompiledPolicy:
@@ -70,12 +86,30 @@ class _Compiler:
     def run(self) -> CompiledPolicy:
         conditions: dict[str, dict] = {}
         rule_keys: dict[str, frozenset[str]] = {}
+        whole: dict[str, str] = {}
+        shared: Counter[str] = Counter()  # durable condition (canonical JSON) → rules using it
         for rule in self.policy.rules:
+            if rule.id in conditions:  # the loader refuses this (rule.duplicate_id): never overwrite a rule
+                raise EngineError(Diagnostic(
+                    "engine.duplicate_rule", f"policy {self.policy.key}: two rules have the id {rule.id!r}; "
+                    "one would silently replace the other", rule.id_span or rule.span,
+                    hint="this is a bug of the rules loader (rule.duplicate_id); report it with the rules folder"))
+            saved = (dict(self.keys), self.hoists, self.native)
             self.used = set()
-            conditions[rule.id] = self.cond(rule.when, True)
+            cond = self.cond(rule.when, True)
+            canonical = json.dumps(cond, sort_keys=True, default=str)
+            why = _too_complex(rule.id, cond, shared[canonical])
+            if why is None:
+                shared[canonical] += 1
+            else:  # what durable cannot hold is computed in Python as one boolean (same answer)
+                self.keys, self.hoists, self.native = saved
+                self.used = set()
+                cond = self.hoist(rule.when, True)
+                whole[rule.id] = why
+            conditions[rule.id] = cond
             rule_keys[rule.id] = frozenset(self.used)
         return CompiledPolicy(self.policy, conditions, list(self.keys.values()), rule_keys,
-                              self.hoists, self.native)
+                              self.hoists, self.native, whole)
 
     # -- boolean structure -----------------------------------------------------
     def cond(self, e: ir.Expr, positive: bool) -> dict:
@@ -203,6 +237,69 @@ class _Compiler:
                                      mode=mode)
         self.used.add(key)
         return key
+
+
+def _too_complex(rule_id: str, cond: dict, shared: int) -> str | None:
+    """Why durable_rules cannot take `cond` as it is (see durable_host's limits), or None."""
+    try:
+        checked = durable_host._check(rule_id, cond)
+    except EngineError as exc:  # an $or of more than 64 branches, more than 512 alternatives …
+        return exc.diagnostics[0].message.removeprefix(f"rule {rule_id!r}: ")
+    if len(checked.keys) > MAX_RULE_KEYS:
+        return f"reads {len(checked.keys)} keys, durable_rules holds {MAX_RULE_KEYS}"
+    if shared >= MAX_SHARED_CONDITION:
+        return f"{shared} rules before it have the same condition"
+    return None
+
+
+def rulebook_problems(book: Rulebook) -> list[Diagnostic]:
+    """What durable_rules would refuse when the engine builds the policies in force together, as rules
+    errors at the rule's `when:` (for `dealerpolicy validate`): the engine's own check, run at load.
+
+    Compiles every policy as `Engine` does, and checks every combination of versions in force on
+    some day with durable_host's limits. The compiler hoists what one rule cannot hold, so this finds
+    only what many rules of policies in force together do: more than 255 rules with one condition.
+    """
+    compiled = {p.key: compile_policy(p, f"p{i}_") for i, p in enumerate(book.policies)}
+    out: list[Diagnostic] = []
+    reported: set[int] = set()
+    for point in book.schema.points:
+        policies = book.policies_of(point)
+        days = sorted({p.effective_from for p in policies}
+                      | {p.effective_until + timedelta(days=1) for p in policies if p.effective_until
+                         and p.effective_until < date.max})
+        combinations: dict[tuple[str, ...], date] = {}
+        for day in days:
+            combinations.setdefault(tuple(p.key for p in book.in_force(point, day)), day)
+        for keys, day in combinations.items():
+            seen: Counter[str] = Counter()
+            for key in keys:
+                part = compiled[key]
+                for rule in part.policy.rules:
+                    if id(rule) in reported:
+                        continue
+                    cond = part.conditions[rule.id]
+                    problem = None
+                    try:
+                        durable_host._check(rule.id, cond)
+                    except EngineError as exc:
+                        problem = exc.diagnostics[0].message.removeprefix(f"rule {rule.id!r}: ")
+                    canonical = json.dumps(cond, sort_keys=True, default=str)
+                    seen[canonical] += 1
+                    if problem is None and seen[canonical] > durable_host.MAX_IDENTICAL_CONDITIONS:
+                        problem = (f"more than {durable_host.MAX_IDENTICAL_CONDITIONS} rules of the policies in "
+                                   f"force on {day} ({', '.join(keys)}) have exactly this condition")
+                    if problem is not None:
+                        reported.add(id(rule))
+                        out.append(_too_complex_diagnostic(rule, problem))
+    return out
+
+
+def _too_complex_diagnostic(rule: Rule, problem: str) -> Diagnostic:
+    return Diagnostic("rule.too_complex", f"rule {rule.id}: durable_rules cannot hold this condition: {problem}",
+                      rule.when_span or rule.span, None,
+                      "split the rule in two, or move part of the condition into a derived value "
+                      "(derive: {name: {type: boolean, expr: …}})")
 
 
 def _is_const(e: ir.Expr) -> bool:

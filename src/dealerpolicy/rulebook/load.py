@@ -20,8 +20,8 @@ from dealerpolicy.lang.check import Scope, check
 from dealerpolicy.lang.parser import parse
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
 from dealerpolicy.rulebook import model as m
-from dealerpolicy.rulebook.messages import check_message, compile_template
-from dealerpolicy.rulebook.params import build_params
+from dealerpolicy.rulebook.messages import PLACEHOLDER, check_message, compile_template
+from dealerpolicy.rulebook.params import build_params, missing_literal_keys
 from dealerpolicy.rulebook.plan import Rulebook, check_versions
 from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 from dealerpolicy.rulebook.tables import build_derived_table, build_rule_rows
@@ -37,6 +37,7 @@ def load_rulebook(rules_dir: str | Path) -> Rulebook:
         raise RulesError(Diagnostic("rules.not_found", f"rules directory {str(root)!r} does not exist",
                                     hint="pass the folder that holds schema.yaml and the policies"))
     bag = DiagnosticBag()
+    warnings: list[Diagnostic] = []
     schema_path = root / "schema.yaml"
     if not schema_path.exists():
         raise RulesError(Diagnostic("rules.no_schema", f"{schema_path}: no schema.yaml",
@@ -58,22 +59,29 @@ def load_rulebook(rules_dir: str | Path) -> Rulebook:
             bag.extend(exc.diagnostics)
             continue
         if schema is not None:
-            policy = PolicyLoader(schema, node, name, bag).load()
+            policy = PolicyLoader(schema, node, name, bag, warnings).load()
             if policy is not None:
                 policies.append(policy)
     if schema is not None:
         check_versions(policies, schema, bag)
     bag.raise_if_any(RulesError)
     assert schema is not None
-    return Rulebook(root=root, schema=schema, policies=policies, files=files)
+    return Rulebook(root=root, schema=schema, policies=policies, files=files,
+                    warnings=sorted(warnings, key=Diagnostic.sort_key))
+
+
+POLICY_SUFFIXES = (".yaml", ".yml")
 
 
 def policy_files(root: Path) -> list[Path]:
-    """Policy files: every *.yaml/*.yml under root except schema.yaml and the tests/ folder."""
+    """Policy files: every *.yaml/*.yml under root (in any case: `zz.YAML` too) except schema.yaml
+    and the tests/ and fixtures/ folders."""
     out = []
-    for path in sorted(root.rglob("*.y*ml")):
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in POLICY_SUFFIXES or path.is_dir():
+            continue
         rel = path.relative_to(root)
-        if rel.parts[0] in ("tests", "fixtures") or rel.name == "schema.yaml":
+        if rel.parts[0] in ("tests", "fixtures") or rel.name.lower() == "schema.yaml":
             continue
         out.append(path)
     return out
@@ -82,9 +90,15 @@ def policy_files(root: Path) -> list[Path]:
 class PolicyLoader:
     """Checks one policy file and builds its `Policy`."""
 
-    def __init__(self, schema: Schema, node: Node, file: str, bag: DiagnosticBag):
+    def __init__(self, schema: Schema, node: Node, file: str, bag: DiagnosticBag,
+                 warnings: list[Diagnostic] | None = None):
         self.schema, self.node, self.file, self.bag = schema, node, file, bag
+        self.warnings: list[Diagnostic] = [] if warnings is None else warnings
         self.errors_before = len(bag.items)
+
+    def warn(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
+        """A finding that does not stop the rulebook: `validate` shows it, `validate --strict` refuses it."""
+        self.warnings.append(Diagnostic(code, message, span, None, hint, "warning"))
 
     def load(self) -> Policy | None:
         spec = self._validate_shape()
@@ -95,6 +109,12 @@ class PolicyLoader:
             self._unknown("point.unknown", "point", spec.point, list(self.schema.points), ("point",))
             return None
         self.point = point
+        self._check_period(spec)
+        if not spec.rules:
+            rules_node = self._at(("rules",))
+            self.warn("policy.no_rules", f"policy {spec.policy} version {spec.version} has no rules: it can "
+                      "never change a decision", rules_node.key_span or rules_node.span,
+                      "add rules, or delete the file")
         facts = {name: self.schema.types[name] for name in point.facts if name in self.schema.types}
         params = build_params(spec.params, self.node.get("params"), self.bag)
         derived_types = {}
@@ -159,6 +179,17 @@ class PolicyLoader:
             self.bag.add("rule.invalid_value", f"{path}: {err['msg'].lower()}, got {err.get('input')!r}",
                          target.span)
 
+    def _check_period(self, spec: m.PolicyFile) -> None:
+        """[effective_from, effective_until] holds at least one day (both ends are inclusive)."""
+        start, until = spec.effective_from, spec.effective_until
+        if until is None or until >= start:
+            return
+        self.bag.add("policy.empty_period", f"effective_until {until} is before effective_from {start}: "
+                     f"version {spec.version} of policy {spec.policy} would never be in force",
+                     self._at(("effective_until",)).span,
+                     f"both dates are inclusive: a version in force for a single day has effective_until: {start}; "
+                     "remove effective_until: for no end")
+
     # -- helpers -----------------------------------------------------------------
     def _at(self, path: tuple) -> Node:
         return self.node.descend(path)
@@ -195,13 +226,33 @@ class PolicyLoader:
         """Parse and check an expression found at `path` in the file; record problems."""
         node = self._at(path)
         try:
-            return check(parse(str(text)), scope or self.scope, expect, text=str(text))
+            e = check(parse(str(text)), scope or self.scope, expect, text=str(text))
         except ExprProblem as problem:
             self._expr_problem(problem, node, base_span)
+            return None
         except ExprProblems as problems:
             for each in problems.problems:
                 self._expr_problem(each, node, base_span)
-        return None
+            return None
+        # (a table row's condition is built from pieces already checked at their own place: not again)
+        if base_span is None and not self.keys_exist(e, node):
+            return None
+        return e
+
+    def keys_exist(self, e: ir.Expr, node: Node, offset: int = 0) -> bool:
+        """A keyed param indexed by a literal key has that key (`min_capital["county"]`): otherwise
+        every request would be undecided for want of a value. Reported at the key inside `node`."""
+        ok = True
+        for index, key in missing_literal_keys(e):
+            options = sorted(index.mapping)
+            guess = difflib.get_close_matches(key, options, n=1, cutoff=0.5)
+            hint = (f"did you mean {guess[0]!r}? " if guess else "") + \
+                f"param {index.param} has values for: {', '.join(options) or 'nothing'}"
+            at = index.key or index
+            self.bag.add("param.missing_key", f"param {index.param} has no value for {key!r}",
+                         node.locate(offset + at.start, max(at.end - at.start, 1)), hint, tuple(guess))
+            ok = False
+        return ok
 
     def _expr_problem(self, p: ExprProblem, node: Node, base_span: Span | None) -> None:
         span = base_span or node.locate(p.start, max(p.end - p.start, 1))
@@ -230,26 +281,39 @@ class PolicyLoader:
         return self._ordered(built)
 
     def _ordered(self, built: dict[str, Derived]) -> list[Derived]:
+        """Derived values in dependency order; a cycle is reported where it closes. Iterative: a chain
+        or cycle of thousands of values must not exhaust Python's stack."""
         order: list[Derived] = []
-        state: dict[str, int] = {}
+        state: dict[str, int] = {}  # 1: on the current path, 2: placed
 
-        def visit(name: str, trail: list[str]) -> None:
-            if state.get(name) == 2 or name not in built:
-                return
-            if state.get(name) == 1:
-                cycle = " → ".join(trail[trail.index(name):] + [name])
-                self.bag.add("derive.cycle", f"derived values depend on each other in a cycle: {cycle}",
-                             built[name].span, "break the cycle: compute one of them from facts only")
-                return
-            state[name] = 1
-            for dep in sorted(built[name].expr.deps):
-                if dep in built:
-                    visit(dep, [*trail, name])
-            state[name] = 2
-            order.append(built[name])
+        def deps(name: str):
+            return iter(sorted(d for d in built[name].expr.deps if d in built))
 
-        for name in built:
-            visit(name, [])
+        for root in built:
+            if state.get(root):
+                continue
+            state[root] = 1
+            trail = [root]
+            stack = [deps(root)]
+            while stack:
+                for dep in stack[-1]:
+                    seen = state.get(dep)
+                    if seen == 2:
+                        continue
+                    if seen == 1:
+                        self.bag.add("derive.cycle", "derived values depend on each other in a cycle: "
+                                     + _cycle_text(trail[trail.index(dep):] + [dep]), built[dep].span,
+                                     "break the cycle: compute one of them from facts only")
+                        continue
+                    state[dep] = 1
+                    trail.append(dep)
+                    stack.append(deps(dep))
+                    break
+                else:
+                    stack.pop()
+                    name = trail.pop()
+                    state[name] = 2
+                    order.append(built[name])
         return order
 
     # -- rules ---------------------------------------------------------------------
@@ -259,6 +323,10 @@ class PolicyLoader:
         for i, r in enumerate(spec.rules):
             path = ("rules", i)
             id_node = self._at((*path, "id"))
+            if not r.id.strip():
+                self.bag.add("rule.empty_id", "a rule id may not be empty", id_node.span,
+                             "write the clause id managers cite, e.g. id: CR-5")
+                continue
             if r.id in seen:
                 self.bag.add("rule.duplicate_id", f"rule id {r.id!r} is used twice in this policy",
                              id_node.span, f"the first is at line {seen[r.id].line}; clause ids must be unique")
@@ -268,7 +336,26 @@ class PolicyLoader:
                 self._unknown("rule.unknown_outcome", f"outcome for point {self.point.name}", r.on_missing,
                               [*self.point.outcomes, "ignore"], (*path, "on_missing"))
             rules.extend(self._rule(r, path))
+        self._check_expanded_ids(rules)
         return rules
+
+    def _check_expanded_ids(self, rules: list[Rule]) -> None:
+        """Ids are unique once tables are expanded: a row is the rule `ID[label]`, which another row
+        with the same label, or a rule written with that id, would silently replace."""
+        first: dict[str, Rule] = {}
+        for rule in rules:
+            other = first.setdefault(rule.id, rule)
+            if other is rule:
+                continue
+            where = other.id_span or other.span
+            line = f" (line {where.line})" if where else ""
+            if rule.row is not None and other.row is not None and rule.clause == other.clause:
+                hint = f"the first is row {other.row.label!r}{line}; give each row of {rule.clause} its own label:"
+            else:
+                hint = (f"the first is {_described(other)}{line}; a row of a table rule is the rule ID[label]: "
+                        + ("give the row another label:" if rule.row is not None else "rename this rule"))
+            self.bag.add("rule.duplicate_id", f"rule id {rule.id!r} is used twice in this policy "
+                         f"({_described(rule)})", rule.id_span or rule.span, hint)
 
     def _rule(self, r: m.RuleSpec, path: tuple) -> list[Rule]:
         common = None
@@ -293,7 +380,8 @@ class PolicyLoader:
             return []
         outputs, message, templates = built
         return [Rule(r.id, r.id, r.title.model_dump(), common, r.then.outcome, outputs, message,
-                     r.on_missing, tuple(r.tags), self._at(path).span, templates=templates)]
+                     r.on_missing, tuple(r.tags), self._at(path).span, templates=templates,
+                     id_span=self._at((*path, "id")).span, when_span=self._at((*path, "when")).span)]
 
     def then_parts(self, outcome: str, outputs: dict, message: m.Text, path: tuple,
                    extra: dict[str, Type] | None = None):
@@ -312,13 +400,35 @@ class PolicyLoader:
         out_scope = Scope(self.scope.facts, self.scope.derived, self.scope.params,
                           {**(extra or {}), **{k: v.type for k, v in built.items()}})
         texts = message.model_dump()
+        templates: dict[str, Any] = {}
         for lang in ("zh", "en"):
-            if not check_message(self, texts[lang], (*path, "message", lang), out_scope):
+            if not texts[lang].strip():
+                self.bag.add("message.empty", f"the {'Chinese' if lang == 'zh' else 'English'} message is empty",
+                             self._at((*path, "message", lang)).span,
+                             "write what the decision should say, e.g. "
+                             + ('zh: "订单金额 {order.amount} 低于起订额"' if lang == "zh"
+                                else 'en: "Order amount {order.amount} is below the minimum"'))
                 ok = False
+            elif not check_message(self, texts[lang], (*path, "message", lang), out_scope):
+                ok = False
+            else:
+                templates[lang] = compile_template(texts[lang], out_scope)
+                if not self._placeholder_keys_exist(texts[lang], templates[lang], (*path, "message", lang)):
+                    ok = False
         if not ok:
             return None
-        templates = {lang: compile_template(texts[lang], out_scope) for lang in ("zh", "en")}
         return built, texts, templates
+
+    def _placeholder_keys_exist(self, text: str, template: Any, path: tuple) -> bool:
+        """`keys_exist` for each `{expression}` of a message (its offsets are the placeholder's)."""
+        exprs = [p for p in template.parts if isinstance(p, ir.Expr)]
+        found = [mt for mt in PLACEHOLDER.finditer(text) if mt.group(1) is not None]
+        ok = True
+        for e, mt in zip(exprs, found, strict=False):
+            inner = mt.group(1)
+            offset = mt.start(1) + (len(inner) - len(inner.lstrip()))
+            ok = self.keys_exist(e, self._at(path), offset) and ok
+        return ok
 
     def _output(self, name: str, value: Any, path: tuple) -> ir.Expr | None:
         node = self._at(path)
@@ -333,6 +443,19 @@ class PolicyLoader:
         if isinstance(value, bool | int) or not isinstance(value, str):
             return self.expr(str(value).lower() if isinstance(value, bool) else str(value), path)
         return self.expr(value, path)
+
+
+def _described(rule: Rule) -> str:
+    if rule.row is not None:
+        return f"row {rule.row.label!r} of table rule {rule.clause}"
+    return f"rule {rule.id}"
+
+
+def _cycle_text(names: list[str], most: int = 12) -> str:
+    """`a → b → a`; a long cycle keeps its first and last names."""
+    if len(names) > most:
+        names = [*names[:most // 2], f"… ({len(names) - most} more) …", *names[-most // 2:]]
+    return " → ".join(names)
 
 
 def _allowed_keys(loc: tuple) -> list[str]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.errors import DiagnosticBag, Span
-from dealerpolicy.lang import ast
+from dealerpolicy.lang import ast, ir
 from dealerpolicy.lang.check import Param
 from dealerpolicy.lang.parser import parse
 from dealerpolicy.lang.problems import ExprProblem
@@ -106,3 +106,16 @@ def _literal(text: str) -> tuple[Any, str] | None:
     if isinstance(node, ast.Literal) and node.kind in ("number", "percent", "money"):
         return sign * node.value, node.kind  # type: ignore[operator]
     return None
+
+
+def missing_literal_keys(e: ir.Expr) -> list[tuple[ir.ParamIndex, str]]:
+    """`p["Z"]` where keyed param p has no value for "Z" (an enum key is checked by the type checker)."""
+    out = []
+    stack = [e]
+    while stack:  # iterative: a long chain of operators is a deep tree
+        node = stack.pop()
+        if (isinstance(node, ir.ParamIndex) and isinstance(node.key, ir.Const)
+                and isinstance(node.key.value, str) and node.key.value not in node.mapping):
+            out.append((node, node.key.value))
+        stack.extend(c for c in node.children() if c is not None)
+    return sorted(out, key=lambda found: found[0].start)

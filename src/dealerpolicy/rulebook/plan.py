@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from dealerpolicy.errors import DiagnosticBag
+from dealerpolicy.errors import Diagnostic, DiagnosticBag
 from dealerpolicy.rulebook.policy import Policy
 from dealerpolicy.schema import Schema
 
@@ -31,6 +31,9 @@ class Rulebook:
     policies: list[Policy]
     files: dict[str, str]  # path relative to root → text (what the rules version hashes)
     version: str = field(init=False)
+    #: load findings that do not stop the rulebook (an empty policy or table): `validate` shows
+    #: them, `validate --strict` refuses them
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.version = content_hash(self.files)

@@ -60,6 +60,8 @@ class Rule:
     table_on: ir.Expr | None = None
     templates: dict[str, Any] = field(default_factory=dict)  # lang → messages.Template
     policy: Any = None  # the owning Policy (set when the policy is built)
+    id_span: Span | None = None  # where the id is written: `id:`, or a table row's `label:` / bounds
+    when_span: Span | None = None  # the `when:` the condition comes from (a table row: its own, else the rule's)
 
 
 @dataclass

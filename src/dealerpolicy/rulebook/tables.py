@@ -19,7 +19,7 @@ from dealerpolicy.lang.parser import parse
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook import model as m
-from dealerpolicy.rulebook.params import convert
+from dealerpolicy.rulebook.params import convert, missing_literal_keys
 from dealerpolicy.rulebook.policy import Derived, Rule, TableRowPlan
 from dealerpolicy.schema.types import BOOLEAN, Type
 
@@ -113,6 +113,10 @@ def _bound(loader: PolicyLoader, on: ir.Expr, text: str | None, node) -> Any:
         loader.bag.add("table.bad_bound", f"bound {text!r} must be a number or a param, not a fact",
                        node.span)
         return Unknown
+    for index, key in missing_literal_keys(e):
+        loader.bag.add("param.missing_key", f"bound {text!r}: param {index.param} has no value for {key!r}",
+                       node.span, f"param {index.param} has values for: {', '.join(sorted(index.mapping))}")
+        return Unknown
     t, k = on.type.kind, e.type.kind
     compatible = (t == k or (t in ("integer", "decimal", "percent") and k in ("integer", "decimal", "percent"))
                   or (t == "money" and e.literal) or t == "any")
@@ -169,6 +173,15 @@ def build_derived_table(loader: PolicyLoader, name: str, t: Type, spec: m.Derive
     on = loader.expr(table.on, (*path, "table", "on"))
     if on is None:
         return None
+    if not table.rows:
+        rows = loader._at((*path, "table", "rows"))
+        if table.default is None:
+            loader.bag.add("table.no_rows", f"table {name} has no rows and no default: its value would never "
+                           "be known, and every rule reading it undecided", rows.key_span or rows.span,
+                           "add rows, or a default:")
+            return None
+        loader.warn("table.no_rows", f"table {name} has no rows: its value is always the default",
+                    rows.key_span or rows.span, "add rows, or write the default as the derived value's expr:")
     plans = _rows_plan(loader, on, table.on, table.rows, (*path, "table"), table.gaps == "allowed")
     if plans is None:
         return None
@@ -233,6 +246,11 @@ def build_rule_rows(loader: PolicyLoader, r: m.RuleSpec, path: tuple, common: ir
     on = loader.expr(table.on, (*tpath, "on"))
     if on is None:
         return []
+    if not table.rows:
+        rows = loader._at((*tpath, "rows"))
+        loader.warn("table.no_rows", f"table rule {r.id} has no rows: it can never match",
+                    rows.key_span or rows.span, "add rows, or remove the rule")
+        return []
     plans = _rows_plan(loader, on, table.on, table.rows, tpath, table.gaps == "allowed")
     if plans is None:
         return []
@@ -247,9 +265,13 @@ def build_rule_rows(loader: PolicyLoader, r: m.RuleSpec, path: tuple, common: ir
         if cond is None or built is None:
             continue
         outputs, message, templates = built
+        label = loader._at((*rpath, "label")) if row.label is not None else None
+        when = (loader._at((*rpath, "when")) if row.when is not None
+                else loader._at((*path, "when")) if r.when is not None else None)
         rules.append(Rule(_row_id(r.id, plan.label), r.id, r.title.model_dump(), cond, row.outcome, outputs,
                           message, r.on_missing, tuple(r.tags), plan.span, row=plan, table_on=on,
-                          templates=templates))
+                          templates=templates, id_span=label.span if label else plan.span,
+                          when_span=when.span if when else plan.span))
     return rules
 
 
