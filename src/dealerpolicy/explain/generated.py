@@ -9,11 +9,8 @@ made of this package's own fragments only: every label, text and function is bou
 
 from __future__ import annotations
 
-import io
 import keyword
 import re
-import tokenize
-from collections.abc import Iterator
 from typing import Any
 
 from dealerpolicy.lang.values import Unknown
@@ -74,48 +71,49 @@ def _our_name(text: str) -> bool:
 
 
 def assert_our_code(source: str) -> None:
-    """Refuse generated source holding any name, string or number this module does not write."""
-    for tok in _tokens(source):
-        text = tok.string
-        if tok.type == tokenize.NAME:
-            ok = _our_name(text)
-        elif tok.type == tokenize.STRING:
-            ok = text in _OUR_STRINGS or _OUR_FSTRING.fullmatch(text) is not None
-        elif tok.type == tokenize.NUMBER:
-            ok = text in ("0", "1", "2")
-        else:
-            ok = tok.type in _LAYOUT or (tok.type == tokenize.OP and text in _OPS)
+    """Refuse generated source holding any name, string or number this module does not write.
+
+    The source is read with patterns, not Python's tokenizer (whose pure-Python loop took most of
+    the loading time of a rule of thousands of conditions): its string literals first, each one
+    of ours; then the rest, which may hold only our names, the numbers 0, 1 and 2, spaces,
+    newlines and our operators. That is stricter than Python's grammar, never looser: no
+    backslash, `#`, stray quote, string prefix or triple quote can appear outside an accepted
+    literal, so each literal found is the one Python reads.
+
+    Every check reads within one line, and accepts a name whatever digits it holds; so the digits
+    that continue a name are written 0 (`c12` → `c0`; a number stays as it is) and each distinct
+    line is read once: the code of a long condition repeats a few lines with other numbers.
+    """
+    source = "\n".join(set(_NAME_DIGITS.sub("0", source).split("\n")))
+    if "'''" in source or '"""' in source:
+        raise AssertionError("generated explanation code holds a triple quote: refused")
+    for text in set(_STRING.findall(source)):
+        ok = text in _OUR_STRINGS or (_OUR_FSTRING.fullmatch(text) is not None
+                                      and all(_our_name(name) for name in _FIELD_NAME.findall(text)))
         if not ok:
             raise AssertionError(f"generated explanation code holds {text!r}: refused")
+    rest = _STRING.sub(" ", source)
+    foreign = _FOREIGN.search(rest)
+    if foreign is not None:
+        raise AssertionError(f"generated explanation code holds {foreign.group()!r}: refused")
+    for word in set(_WORD.findall(rest)):
+        ok = _our_name(word) if _NAME_START.match(word) else word in ("0", "1", "2")
+        if not ok:
+            raise AssertionError(f"generated explanation code holds {word!r}: refused")
+    operator = _OTHER_OPERATOR.search(_WORD.sub(" ", rest))
+    if operator is not None:
+        raise AssertionError(f"generated explanation code holds {operator.group()!r}: refused")
 
 
-_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+ (PEP 701)
-_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
-
-
-def _tokens(source: str) -> Iterator[tokenize.TokenInfo]:
-    """The source's tokens, an f-string as one STRING token as Python 3.11 gives it.
-
-    From 3.12 on, the tokenizer splits an f-string into its start, literal pieces, the names
-    and operators of its replacement fields and its end; checking the whole text against
-    `_OUR_FSTRING` keeps the guard the same on every Python this project supports.
-    """
-    lines = source.splitlines(keepends=True)
-    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
-    for tok in tokens:
-        if _FSTRING_START is None or tok.type != _FSTRING_START:
-            yield tok
-            continue
-        depth, end = 1, tok
-        while depth:
-            end = next(tokens)
-            depth += (end.type == _FSTRING_START) - (end.type == _FSTRING_END)
-        if tok.start[0] == end.end[0]:
-            text = lines[tok.start[0] - 1][tok.start[1]:end.end[1]]
-        else:  # not written by this module: refused by the STRING check whatever it holds
-            text = "".join(lines[tok.start[0] - 1:end.end[0]])
-        yield tokenize.TokenInfo(tokenize.STRING, text, tok.start, end.end, tok.line)
-
-
-_LAYOUT = frozenset({tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER})
-_OPS = frozenset({"(", ")", "*", "+", "+=", ",", ".", ":", "=", "==", "[", "]", "{", "}"})
+# A string literal not glued to a name or a dot (a prefixed b"…" or rb"…" is left unmatched, and its
+# quote refused as foreign); an f-string only as f"…".
+_STRING = re.compile(r"""(?<![\w.])f?"[^"\n]*"|(?<![\w.])'[^'\n]*'""")
+_NAME_DIGITS = re.compile(r"(?<=[A-Za-z_])[0-9]+")  # digits that continue a name (in code or a string)
+_NAME_DIGITS = re.compile(r"(?<=[A-Za-z_])[0-9]+")  # digits that continue a name (or a word in a string)
+_FIELD_NAME = re.compile(r"[A-Za-z_]\w*")  # the names of an f-string's replacement fields
+# anything but ASCII letters, digits, _, space, newline and the characters of the operators generated
+# code writes: ( ) * + += , . : = == [ ] { }
+_FOREIGN = re.compile(r"[^A-Za-z0-9_ \n()*+,.:=\[\]{}]")
+_WORD = re.compile(r"[A-Za-z_]\w*|\.?[0-9][\w.]*")  # names; numbers, with whatever their digits run into
+_NAME_START = re.compile(r"[A-Za-z_]")
+_OTHER_OPERATOR = re.compile(r"\*\*|\*=|:=|\.\.\.")  # Python operators made of those characters, not written

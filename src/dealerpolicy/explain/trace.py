@@ -122,15 +122,23 @@ def why_not(cond: ir.Expr, env: dict, lab: Labeller) -> list[dict[str, Any]]:
 
 
 def derived_used(cond: ir.Expr, derived: dict[str, Any]) -> list[str]:
-    """Derived values a condition reads, directly or through other derived values, in order."""
+    """Derived values a condition reads, directly or through other derived values, in order: each after
+    the values it reads (depth first, names in sorted order). A loop, not recursion: a chain of derived
+    values may be longer than Python's stack is deep."""
     seen: list[str] = []
-
-    def visit(names):
-        for name in sorted(names):
-            if name in derived and name not in seen:
-                visit(derived[name].expr.deps)
+    done: set[str] = set()
+    stack: list[tuple[str | None, Any]] = [(None, iter(sorted(cond.deps)))]
+    while stack:
+        name, names = stack[-1]
+        for dep in names:
+            if dep in derived and dep not in done:
+                done.add(dep)  # (a cycle cannot load; this also keeps one from looping here)
+                stack.append((dep, iter(sorted(derived[dep].expr.deps))))
+                break
+        else:
+            stack.pop()
+            if name is not None:
                 seen.append(name)
-    visit(cond.deps)
     return seen
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ast, ir
@@ -26,6 +27,7 @@ from dealerpolicy.lang.closures import (
     request_constant,
 )
 from dealerpolicy.lang.functions import AGGREGATES, ALL_FUNCTION_NAMES, BUILTINS, unify_numeric
+from dealerpolicy.lang.parser import too_deep
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
 from dealerpolicy.lang.values import Unknown, merge_unknown
 from dealerpolicy.schema.types import (
@@ -77,14 +79,19 @@ _LITERAL_TYPES = {"number": None, "percent": PERCENT, "money": MONEY, "date": DA
                   "string": STRING, "boolean": BOOLEAN}
 
 
-def check(node: ast.Node, scope: Scope, expect: Type | None = None, text: str | None = None) -> ir.Expr:
+def check(node: ast.Node, scope: Scope, expect: Type | None = None, text: str | None = None,
+          share: bool = True) -> ir.Expr:
     """Resolve and type-check; raises ExprProblems with every problem found.
 
-    `text` is the expression's source; with it, aggregates whose filter is written the same way
-    over the same list share their per-item filter results within a request.
+    `text` is the expression's source: it names a divisor that is 0, and, unless `share` is False,
+    aggregates whose filter is written the same way over the same list share their per-item filter
+    results within a request (only where the same words mean the same names: one policy's scope).
     """
-    checker = _Checker(scope, text)
-    result = checker.visit(node)
+    checker = _Checker(scope, text, share)
+    try:
+        result = checker.visit(node)
+    except RecursionError:  # the parser bounds nesting (MAX_DEPTH); only a caller's deep stack gets here
+        raise ExprProblems([too_deep(node.start, node.start + 1)]) from None
     if expect is not None and not checker.problems and not _assignable(result, expect):
         checker.problems.append(ExprProblem(
             "expr.type_mismatch",
@@ -113,9 +120,10 @@ def _assignable(e: ir.Expr, expect: Type) -> bool:
 
 
 class _Checker:
-    def __init__(self, scope: Scope, text: str | None = None):
+    def __init__(self, scope: Scope, text: str | None = None, share: bool = True):
         self.scope = scope
         self.text = text
+        self.share = share
         self.items: list[_Item] = []
         self.problems: list[ExprProblem] = []
 
@@ -291,9 +299,52 @@ class _Checker:
                               deps=left.deps | right.deps, params=left.params | right.params,
                               op=node.op, left=left, right=right)
         t = self._arith_type(node.op, left, right, node)
-        return ir.Arith(t, node.start, node.end, fn=arith_fn(node.op, left, right),
+        divisor, lists = "", frozenset()
+        if node.op == "/":
+            divisor = self._source(node.right, right)
+            self._nonzero_divisor(right, node.right, divisor)
+            lists = frozenset(p for n in ir.walk(right) if isinstance(n, ir.Aggregate) and n.source is not None
+                              for p in n.source.deps)
+        return ir.Arith(t, node.start, node.end, fn=arith_fn(node.op, left, right, divisor, lists),
                         deps=left.deps | right.deps, params=left.params | right.params,
-                        literal=left.literal and right.literal, op=node.op, left=left, right=right)
+                        literal=left.literal and right.literal, op=node.op, left=left, right=right,
+                        divisor=divisor, divisor_lists=lists)
+
+    def _source(self, node: ast.Node, e: ir.Expr) -> str:
+        """The text of a sub-expression as written (whitespace collapsed, long ones shortened)."""
+        if self.text is not None:
+            text = " ".join(self.text[node.start:node.end].split())
+        elif isinstance(e, ir.Ref):
+            text = e.path
+        elif isinstance(e, ir.Const) and e.param:
+            text = e.param
+        else:
+            text = "the divisor"
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    def _nonzero_divisor(self, e: ir.Expr, node: ast.Node, text: str) -> None:
+        """A divisor that is 0 whatever the request (a literal, a param, arithmetic of those) is an error:
+        every decision reading it would be undecided. A keyed param is checked key by key."""
+        if not e.type.is_numeric:
+            return
+        hint = "a divisor must not be 0: divide by a value that can be other than 0, or drop the division"
+        if isinstance(e, ir.ParamIndex):
+            zeros = [k for k, v in e.mapping.items() if _is_zero(v)]
+            if zeros:
+                self.fail("expr.division_by_zero", f"division by zero: param {e.param} is 0 for "
+                          f"{', '.join(map(str, zeros))}", node, hint=f"change {e.param}'s value for "
+                          f"{zeros[0]}, or do not divide by it")
+            return
+        if e.deps or reads_items(e) or any(isinstance(n, ir.Aggregate) for n in ir.walk(e)):
+            return
+        try:
+            value = e.fn({})
+        except Exception:  # noqa: BLE001 - not a constant after all: decided per request
+            return
+        if _is_zero(value):
+            what = (f"param {e.param} is 0" if isinstance(e, ir.Const) and e.param
+                    else "the divisor is 0" if isinstance(e, ir.Const) else f"{text} is always 0")
+            self.fail("expr.division_by_zero", f"division by zero: {what}", node, hint=hint)
 
     def visit_Logical(self, node: ast.Logical) -> ir.Expr:
         items = tuple(self.visit(i) for i in node.items)
@@ -389,6 +440,8 @@ class _Checker:
                 t = builtin.rule([a.type for a in args], [a.literal for a in args])
             except TypeError as exc:
                 return self.fail("expr.type_mismatch", f"{name}(): {exc}", node, hint=f"usage: {builtin.signature}")
+        if name == "percent" and t.kind != "any":
+            self._nonzero_divisor(args[1], node.args[1], self._source(node.args[1], args[1]))
         fn = call_fn(name, builtin.impl, tuple(a.fn for a in args))
         return ir.Func(t, node.start, node.end, fn=fn, deps=_union(a.deps for a in args),
                        params=_union(a.params for a in args), literal=all(a.literal for a in args),
@@ -420,7 +473,7 @@ class _Checker:
             self._need_bool(where, node.where, "'where'")  # type: ignore[arg-type]
         t = self._aggregate_type(name, projection, node)
         share = None
-        if self.text is not None and where is not None and depth == 1 and node.where is not None:
+        if self.share and self.text is not None and where is not None and depth == 1 and node.where is not None:
             share = "$w:" + source_path + ":" + " ".join(self.text[node.where.start:node.where.end].split())
         fn = aggregate_fn(name, source.fn, projection.fn if projection else None,
                            where.fn if where else None, depth, source_path, share)
@@ -588,6 +641,10 @@ def _names_in(node: ast.Node):
             for c in child:
                 if isinstance(c, ast.Node):
                     yield from _names_in(c)
+
+def _is_zero(value: Any) -> bool:
+    return value.__class__ in (int, Decimal) and value == 0
+
 
 def _union(sets) -> frozenset:
     out: set = set()

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.values import Unknown, merge_unknown
+from dealerpolicy.lang.values import Unknown, division_by_zero, merge_unknown
 
 WORTH_CACHING = (ir.Func, ir.Arith, ir.ParamIndex, ir.Aggregate, ir.Neg)
 _constant_ids = iter(range(1, 1 << 62))
@@ -115,16 +115,17 @@ def _divide(a, b):
 _ARITH = {"+": operator.add, "-": operator.sub, "*": _times, "/": _divide}
 
 
-def arith_fn(op: str, left: ir.Expr, right: ir.Expr):
+def arith_fn(op: str, left: ir.Expr, right: ir.Expr, divisor: str = "", lists: frozenset[str] = frozenset()):
+    """For `/`: `divisor` as written and the `lists` it aggregates, named by the unknown value when it is 0."""
     lf, rf, apply = left.fn, right.fn, _ARITH[op]
-    divisor_paths = frozenset(right.deps) if op == "/" else None
+    zero = division_by_zero(divisor or "the divisor", lists) if op == "/" else None
 
     def fn(env):
         a, b = lf(env), rf(env)
         if a.__class__ is Unknown or b.__class__ is Unknown:
             return merge_unknown(a, b)
-        if divisor_paths is not None and b == 0:
-            return Unknown(divisor_paths, "division by zero")
+        if zero is not None and b == 0:
+            return zero
         return apply(a, b)
     return fn
 

@@ -26,7 +26,7 @@ from typing import Any
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.closures import reads_items
 from dealerpolicy.lang.codegen_lists import ListAggregates, Unsupported
-from dealerpolicy.lang.values import Unknown, merge_unknown
+from dealerpolicy.lang.values import Unknown, division_by_zero, merge_unknown
 
 Fn = Callable[[dict[str, Any]], Any]
 
@@ -269,8 +269,8 @@ class Writer(ListAggregates):
             self.emit(f"elif {a}.__class__ is int and {b}.__class__ is int: {v} = {a} * {b}")
             self.emit(f"else: {v} = D({a}) * D({b})")
         elif e.op == "/":
-            divisor = Unknown(frozenset(e.right.deps), "division by zero")  # type: ignore[union-attr]
-            self.emit(f"elif {b} == 0: {v} = {self.const(divisor)}")
+            zero = division_by_zero(e.divisor or "the divisor", e.divisor_lists)  # as closures.arith_fn
+            self.emit(f"elif {b} == 0: {v} = {self.const(zero)}")
             self.emit(f"else: {v} = D({a}) / D({b})")
         else:
             raise Unsupported(f"operator {e.op}")

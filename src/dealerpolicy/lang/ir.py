@@ -61,6 +61,8 @@ class Arith(Expr):
     op: str = "+"
     left: Expr | None = None
     right: Expr | None = None
+    divisor: str = ""  # `/`: the divisor as written, named when it is 0 (values.division_by_zero)
+    divisor_lists: frozenset[str] = frozenset()  # `/`: the lists the divisor aggregates
 
     def children(self) -> tuple[Expr, ...]:
         return (self.left, self.right)  # type: ignore[return-value]

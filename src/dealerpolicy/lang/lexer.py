@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from dealerpolicy.lang.problems import ExprProblem
+from dealerpolicy.schema.values import DECIMAL_LIMIT, INTEGER_LIMIT, MONEY_LIMIT
 
 KEYWORDS = {"and", "or", "not", "in", "between", "where", "true", "false", "inf"}
 OPERATORS = {
@@ -41,8 +42,25 @@ class Token:
     text: str
 
 
-def _number(text: str, start: int, end: int) -> Decimal | int:
+# The largest literal of each kind: the engine's bounds (schema/values.py), which facts must keep too.
+# A bare number may become money or an integer (`order.amount > 1000`): the larger of those bounds.
+_LIMITS = {"number": (max(MONEY_LIMIT, Decimal(INTEGER_LIMIT)), "1,000,000,000,000,000 (10^15)"),
+           "money": (MONEY_LIMIT, "¥1,000,000,000,000,000.00"),
+           "percent": (DECIMAL_LIMIT * 100, "100,000,000,000,000% (a fraction of 10^12)")}
+
+
+def _number(text: str, start: int, end: int, kind: str = "number", written: str = "") -> Decimal | int:
     raw = text.replace(",", "")
+    limit, shown = _LIMITS[kind]
+    whole = raw.partition(".")[0].lstrip("0")
+    # the digit count first: int() of thousands of digits is slow, and refused beyond 4,300
+    if len(whole) > len(str(int(limit))) or Decimal(raw) > limit:
+        written = written or text
+        if len(written) > 24:
+            written = f"{written[:12]}…{written[-4:]} ({len(whole)} digits before the point)"
+        raise ExprProblem("expr.number_too_large", f"{written} is out of range: the largest {kind} is {shown}",
+                          start, end, "the engine keeps every value exact within these bounds; "
+                          "facts beyond them are refused too")
     return int(raw) if raw.isdigit() else Decimal(raw)
 
 
@@ -73,10 +91,10 @@ def _make(kind: str, raw: str, start: int, end: int) -> Token:
             raise ExprProblem("expr.syntax", f"{raw} is not a calendar date", start, end) from None
     if kind == "money":
         digits = raw.lstrip("¥￥").strip()
-        return Token("money", Decimal(str(_number(digits, start, end))), start, end, raw)
+        return Token("money", Decimal(str(_number(digits, start, end, "money", raw))), start, end, raw)
     if kind == "number":
         if raw.endswith("%"):
-            return Token("percent", Decimal(str(_number(raw[:-1], start, end))) / 100, start, end, raw)
+            return Token("percent", Decimal(str(_number(raw[:-1], start, end, "percent", raw))) / 100, start, end, raw)
         return Token("number", _number(raw, start, end), start, end, raw)
     if kind == "string":
         body = raw[1:-1]

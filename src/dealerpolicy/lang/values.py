@@ -53,6 +53,15 @@ def _merge_all(values: tuple[object, ...]) -> Unknown:
     return Unknown(frozenset(paths), reason)
 
 
+def division_by_zero(divisor: str, lists: frozenset[str] = frozenset()) -> Unknown:
+    """The value of a division whose divisor is 0: undecided, the reason naming the divisor.
+
+    A divisor is no missing field when it is 0; but one computed over lists (`sum(payments.amount)`)
+    is 0 when they hold nothing to count: then those lists are the missing data (`lists`).
+    """
+    return Unknown(lists, f"cannot divide by zero: {divisor} = 0")
+
+
 def is_unknown(value: object) -> bool:
     return isinstance(value, Unknown)
 

@@ -146,7 +146,8 @@ def test_aggregate_over_item_with_missing_field_is_unknown():
 
 def test_division_by_zero_is_unknown():
     value = run("order.amount / dealer.credit_limit", dealer__credit_limit=Decimal(0))
-    assert isinstance(value, Unknown) and value.reason == "division by zero"
+    assert isinstance(value, Unknown) and value.reason == "cannot divide by zero: dealer.credit_limit = 0"
+    assert value.paths == frozenset()  # present, and zero: not missing
 
 
 def test_max_of_empty_is_unknown_and_coalesce_rescues_it():

@@ -1,0 +1,289 @@
+"""Expressions `validate` used to accept (or crash on) and the engine then mishandled: nesting deeper
+than Python's stack, enormous number literals, constant and run-time division by zero, message
+braces and whole lists in messages, and conditions of thousands of terms."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dealerpolicy import api
+from dealerpolicy.engine.evaluate import Engine, same_value
+from dealerpolicy.errors import RulesError
+from dealerpolicy.explain.generated import assert_our_code
+from dealerpolicy.explain.trace import derived_used
+from dealerpolicy.lang.check import Scope, check
+from dealerpolicy.lang.codegen import generate_function
+from dealerpolicy.lang.parser import MAX_CONDITIONS, MAX_DEPTH, parse
+from dealerpolicy.lang.problems import ExprProblem
+from dealerpolicy.lang.values import Unknown
+from dealerpolicy.rulebook.load import load_rulebook
+from dealerpolicy.schema import types as T
+
+MINI = Path(__file__).parent.parent / "fixtures" / "mini"
+
+HEADER = """\
+policy: p
+title: {zh: 测试, en: Test}
+point: order
+version: 1
+effective_from: 2026-01-01
+"""
+MESSAGE = 'message: {zh: "金额 {order.amount}", en: "Amount {order.amount}"}'
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    shutil.copy(MINI / "schema.yaml", tmp_path / "schema.yaml")
+    (tmp_path / "policies").mkdir()
+    return tmp_path
+
+
+def rule(rid: str, when: str, message: str = MESSAGE, outcome: str = "warn") -> str:
+    return (f"  - id: {rid}\n    title: {{zh: 规则, en: Rule}}\n    when: {json.dumps(when, ensure_ascii=False)}\n"
+            f"    then:\n      outcome: {outcome}\n      {message}\n")
+
+
+def write(rules: Path, body: str) -> None:
+    (rules / "policies" / "p.yaml").write_text(HEADER + body, encoding="utf-8")
+
+
+def problems(rules: Path, body: str) -> list[tuple[int, int, str, str, str | None]]:
+    """(line, col, code, message, hint) of each problem; every one has a place and a hint."""
+    write(rules, body)
+    with pytest.raises(RulesError) as exc:
+        load_rulebook(rules)
+    found = [(d.span.line, d.span.col, d.code, d.message, d.hint) for d in exc.value.diagnostics if d.span]
+    assert len(found) == len(exc.value.diagnostics), exc.value.diagnostics
+    assert all(hint for *_, hint in found), found
+    return found
+
+
+def order(amount: str = "100", **dealer) -> dict:
+    return {"point": "order", "facts": {"order": {"id": "O", "date": "2026-03-01", "amount": amount,
+                                                  "payment": "credit"}, "dealer": {"id": "D", **dealer}}}
+
+
+WHEN_COL = len("    when: ") + 1  # the column of the expression's first character (it is written in quotes)
+
+
+# -- 1. nesting deeper than Python's stack ------------------------------------------------------------
+
+DEEP = {  # name → (expression of n levels, offset of the level that is one too many)
+    "parentheses": (lambda n: "(" * n + "order.amount" + ")" * n + " > ¥100", lambda n: MAX_DEPTH),
+    "not": (lambda n: "not " * n + "order.amount > ¥100", lambda n: 4 * MAX_DEPTH),
+    "unary minus": (lambda n: "-" * n + "order.amount > ¥100", lambda n: MAX_DEPTH),
+    "calls": (lambda n: "abs(" * n + "order.amount" + ")" * n + " > ¥100", lambda n: 4 * MAX_DEPTH + 3),
+}
+
+
+@pytest.mark.parametrize("shape", list(DEEP))
+def test_nesting_beyond_the_limit_is_refused_where_it_passes_the_limit(rules: Path, shape: str):
+    make, offset = DEEP[shape]
+    found = problems(rules, "rules:\n" + rule("Z-1", make(500)))
+    assert [(line, col, code) for line, col, code, *_ in found] == [(9, WHEN_COL + 1 + offset(500), "expr.too_deep")]
+    message, hint = found[0][3], found[0][4]
+    assert f"more than {MAX_DEPTH} levels" in message and "derived values" in hint
+
+
+@pytest.mark.parametrize("terms", [480, 490])
+def test_a_long_chain_of_operators_is_as_deep_as_it_is_long(rules: Path, terms: int):
+    # 480 terms passed validate, then crashed check, test and lint; 490 crashed the type checker
+    when = " + ".join(["order.amount"] * terms) + " > ¥100"
+    found = problems(rules, "rules:\n" + rule("Z-1", when))
+    assert [code for *_, code, _, _ in found] == ["expr.too_deep"]
+    col = found[0][1]
+    assert when[col - WHEN_COL - 1] == "+"  # at the operator that makes the chain one level too deep
+    assert when[:col - WHEN_COL - 1].count("+") == MAX_DEPTH - 1
+
+
+def test_a_deep_message_placeholder_is_refused_in_the_message(rules: Path):
+    deep = "(" * 100 + "order.amount" + ")" * 100
+    found = problems(rules, "rules:\n" + rule("Z-1", "order.amount > ¥100",
+                                               'message: {zh: "金额", en: "Amount {' + deep + '}"}'))
+    assert [code for *_, code, _, _ in found] == ["expr.too_deep"]
+    assert found[0][0] == 12 and "message placeholder" in found[0][3] and len(found[0][3]) < 200
+
+
+@pytest.mark.parametrize("shape", list(DEEP))
+def test_at_the_limit_everything_works_with_room_on_the_stack(rules: Path, shape: str):
+    """The deepest expressions allowed load, decide, explain and are linted with 150 frames less than
+    Python's default stack: every recursive pass keeps a margin."""
+    make, _ = DEEP[shape]
+    n = max(n for n in range(MAX_DEPTH + 1) if _parses(make(n)))
+    assert n >= MAX_DEPTH - 4
+    body = (f"derive:\n  deep: {{type: boolean, expr: {json.dumps(make(n), ensure_ascii=False)}}}\nrules:\n"
+            + rule("Z-1", make(n)) + rule("Z-2", "deep or order.amount > ¥1")
+            + rule("Z-3", "order.amount > ¥1", 'message: {zh: "x", en: "Deep: {' + make(n) + '}"}'))
+    write(rules, body)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit - 150)
+    try:
+        book = load_rulebook(rules)
+        decider = api.Decider(book)
+        for lang in ("zh", "en"):
+            decision = decider.decide(api.parse_request(order("150")), lang=lang, why_not=True)
+            assert {m["rule"] for m in decision["matched"]} >= {"Z-2", "Z-3"}
+        assert Engine(book).cross_check("order", order("150")["facts"]) == []
+        api.lint(book)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse(text)
+    except ExprProblem:
+        return False
+    return True
+
+
+def test_a_long_chain_of_derived_values_is_ordered_without_recursion():
+    chain = {f"d{i}": SimpleNamespace(expr=SimpleNamespace(deps=frozenset({f"d{i - 1}"} if i else {"order.amount"})))
+             for i in range(5000)}
+    assert derived_used(SimpleNamespace(deps=frozenset({"d4999"})), chain) == [f"d{i}" for i in range(5000)]
+    # the order stays the recursive one: each value after those it reads, names in sorted order
+    small = {"a": SimpleNamespace(expr=SimpleNamespace(deps=frozenset({"c", "b"}))),
+             "b": SimpleNamespace(expr=SimpleNamespace(deps=frozenset({"c"}))),
+             "c": SimpleNamespace(expr=SimpleNamespace(deps=frozenset()))}
+    assert derived_used(SimpleNamespace(deps=frozenset({"a", "order.x"})), small) == ["c", "b", "a"]
+
+
+@pytest.mark.parametrize("literal, kind", [("9" * 5000, "number"), ("1000000000000001", "number"),
+                                           ("¥1,000,000,000,000,000.01", "money"), ("100000000000001%", "percent")])
+def test_a_number_beyond_the_engine_s_bounds_is_refused(rules: Path, literal: str, kind: str):
+    found = problems(rules, "rules:\n" + rule("Z-1", f"order.amount > {literal}" if kind != "percent"
+                                              else f"order.amount * {literal} > ¥1"))
+    assert [code for *_, code, _, _ in found] == ["expr.number_too_large"]
+    line, col, _, message, _ = found[0]
+    assert col == WHEN_COL + 1 + len("order.amount > " if kind != "percent" else "order.amount * ")
+    assert f"the largest {kind}" in message and len(message) < 200
+
+
+def test_numbers_at_the_bounds_are_fine():
+    assert parse("1000000000000000").value == 10 ** 15  # type: ignore[attr-defined]
+    assert parse("¥1,000,000,000,000,000.00").value == Decimal(10) ** 15  # type: ignore[attr-defined]
+    assert parse("0." + "1" * 40).value > 0  # type: ignore[attr-defined]
+
+
+# -- 2. division by zero -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("when, divisor", [
+    ("order.amount / 0 > ¥1", "0"),
+    ("order.amount / (¥5 - ¥5) > 1", "¥5 - ¥5"),
+    ("order.amount / none > 1", "none"),
+    ("order.amount / floors[dealer.tier] > 1", "floors[dealer.tier]"),
+    ("percent(order.amount, ¥0) > 1%", "¥0"),
+])
+def test_a_divisor_that_is_always_zero_is_refused_at_the_divisor(rules: Path, when: str, divisor: str):
+    params = ("params:\n  none: {type: money, value: 0}\n"
+              "  floors: {type: money, values: {county: 1, prefecture: 0, province: 2}}\n")
+    found = problems(rules, params + "rules:\n" + rule("Z-1", when))
+    assert [code for *_, code, _, _ in found] == ["expr.division_by_zero"]
+    line, col = found[0][:2]
+    assert line == 12 and col == WHEN_COL + 1 + when.index(divisor), found
+
+
+def test_a_divisor_zero_in_one_request_is_undecided_and_says_so(rules: Path):
+    write(rules, "rules:\n" + rule("Z-1", "order.amount / (dealer.credit_limit - dealer.receivables) > 1"))
+    decider = api.Decider(load_rulebook(rules))
+    decision = decider.decide(api.parse_request(order(credit_limit="500", receivables="500")), lang="en")
+    assert decision["outcome"] == "hold"  # the point's missing-data outcome
+    assert decision["missing"] == []  # both fields are there
+    [undecided] = decision["undecided"]
+    assert undecided["missing"] == []
+    assert "cannot divide by zero: dealer.credit_limit - dealer.receivables = 0" in undecided["message"]
+    decided = decider.decide(api.parse_request(order(credit_limit="500", receivables="400")), lang="en")
+    assert decided["outcome"] == "allow" and decided["undecided"] == []
+
+
+SCOPE = Scope(facts={"order": T.record("order", {"amount": T.MONEY}),
+                     "dealer": T.record("dealer", {"a": T.MONEY, "b": T.MONEY,
+                                                   "invoices": T.list_of("invoice", {"amount": T.MONEY})})})
+
+
+@pytest.mark.parametrize("text, facts, paths, divisor", [
+    ("order.amount / (dealer.a - dealer.b)", {"a": Decimal(3), "b": Decimal(3)}, set(), "dealer.a - dealer.b"),
+    ("order.amount / sum(dealer.invoices.amount)", {"invoices": []}, {"dealer.invoices"},
+     "sum(dealer.invoices.amount)"),
+])
+def test_closures_and_generated_code_give_the_same_zero_divisor(text: str, facts: dict, paths: set, divisor: str):
+    expr = check(parse(text), SCOPE, text=text)
+    env = {"order": {"amount": Decimal(10)}, "dealer": facts}
+    reference, generated = expr.fn(env), generate_function(expr)(env)
+    assert same_value(reference, generated)
+    assert isinstance(reference, Unknown) and reference.paths == paths
+    assert reference.reason == f"cannot divide by zero: {divisor} = 0"
+
+
+# -- 3. message braces and placeholders ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text, offset, code, words", [
+    ("Amount {dealer.invoices}", 8, "expr.type_mismatch", "is a list"),
+    ("Amount {order.amount", 7, "message.syntax", "never closed"),
+    ("Amount order.amount}", 19, "message.syntax", "closes no placeholder"),
+    ("Amount {}", 7, "message.syntax", "empty placeholder"),
+    ("Amount {  } of {order.amount}", 7, "message.syntax", "empty placeholder"),
+    ("Amount {order.amount {order.id}", 7, "message.syntax", "never closed"),
+])
+def test_message_braces_and_placeholders_are_checked(rules: Path, text: str, offset: int, code: str, words: str):
+    message = 'message: {zh: "金额", en: "' + text + '"}'
+    found = problems(rules, "rules:\n" + rule("Z-1", "order.amount > ¥100", message))
+    assert [(line, c) for line, _, c, _, _ in found] == [(12, code)]
+    col = found[0][1]
+    assert col == len('      message: {zh: "金额", en: "') + 1 + offset
+    assert words in found[0][3]
+    if code == "message.syntax":
+        assert "{{" in found[0][4]
+
+
+def test_doubled_braces_still_write_braces(rules: Path):
+    message = 'message: {zh: "金额", en: "{{x}} {order.amount} }}{{"}'
+    write(rules, "rules:\n" + rule("Z-1", "order.amount > ¥100", message))
+    decision = api.Decider(load_rulebook(rules)).decide(api.parse_request(order("150")), lang="en")
+    assert decision["matched"][0]["message"] == "{x} ¥150.00 }{"
+
+
+# -- 4. a condition of thousands of terms ---------------------------------------------------------------
+
+def test_thousands_of_conditions_are_refused_at_once(rules: Path):
+    when = " and ".join(["order.amount > ¥100"] + [f"order.amount != ¥{i}" for i in range(20000)])
+    started = time.perf_counter()
+    found = problems(rules, "rules:\n" + rule("Z-1", when))
+    assert time.perf_counter() - started < 20  # (it took 31 s before)
+    assert [code for *_, code, _, _ in found] == ["expr.too_long"]
+    col = found[0][1]
+    assert when[col - WHEN_COL - 1:].startswith("and") and when[:col - WHEN_COL - 1].count(" and ") == MAX_CONDITIONS - 1
+
+
+def test_the_explanation_code_guard_reads_a_long_source_quickly():
+    lines = ["def reasons(env):"]
+    for i in range(4000):
+        lines += ["    try:", f"        r = c{i}(env)", "    except Exception:", "        r = ERROR",
+                  f'    e{i} = {{"expr": c{i + 1}, "result": r, "op": c{i + 2}, "text": claim + c{i + 3}[r]}}']
+    source = "\n".join(lines) + "\n"
+    started = time.perf_counter()
+    compile(source, "x", "exec")
+    compiling = time.perf_counter() - started
+    started = time.perf_counter()
+    assert_our_code(source)
+    assert time.perf_counter() - started < compiling  # Python's tokenizer took ~2x compile's time
+
+
+@pytest.mark.parametrize("foreign", [
+    'x = f"{exec(c0)}"',  # a call in an f-string's field
+    "x = '''a'''",
+    'x = b"claim"',
+    "x = c0 ** c1",
+    "x = c1.5",
+])
+def test_the_guard_refuses_what_it_did_not_write(foreign: str):
+    with pytest.raises(AssertionError, match="refused"):
+        assert_our_code(foreign + "\n")
