@@ -10,13 +10,14 @@ Scalars follow a small, predictable resolver (not YAML 1.1's): `true`/`false` ar
 booleans, `12` an int, `0.1` a `Decimal` built from the source text, `2026-01-01` a
 `datetime.date`, `~`/`null`/empty are None; everything else (`yes`, `90%`,
 `¥600,000`, `007`) stays a string. Duplicate keys, anchors/aliases, complex keys and
-custom tags are errors.
+custom tags are errors, and so is nesting deeper than `MAX_DEPTH` levels (`yaml.too_deep`).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +26,7 @@ from typing import Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -34,7 +35,11 @@ from yaml.scanner import Scanner
 
 from dealerpolicy.errors import Diagnostic, DiagnosticBag, RulesError, Span
 
-__all__ = ["Node", "load_file", "load_text", "read_source"]
+__all__ = ["MAX_DEPTH", "Node", "load_file", "load_text", "read_source"]
+
+# Mappings and lists nested deeper than this are refused (`yaml.too_deep`): the shipped rules nest
+# fewer than 15 levels, and PyYAML's composer (and every walk over the tree) recurses once per level.
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +165,7 @@ class _Loader(Reader, Scanner, Parser, Composer, Resolver):
         Resolver.__init__(self)
         self.name = name  # shown in reader/scanner marks
         self.problems: list[Diagnostic] = []
+        self.depth = 0  # mappings and lists open around the node being composed
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         if kind is ScalarNode:
@@ -175,7 +181,32 @@ class _Loader(Reader, Scanner, Parser, Composer, Resolver):
         if getattr(event, "anchor", None) is not None:
             self._alias_problem(event.start_mark, f"anchor &{event.anchor} is not allowed")
             event.anchor = None
-        return super().compose_node(parent, index)
+        if not isinstance(event, CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            return self._skip_too_deep()
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def _skip_too_deep(self) -> Any:
+        """Report the collection that opens level MAX_DEPTH + 1 and consume it without recursing."""
+        start = self.get_event()
+        self.problems.append(Diagnostic(
+            "yaml.too_deep", f"mappings and lists are nested more than {MAX_DEPTH} levels deep here",
+            _span(self.name, start.start_mark),
+            hint=f"rule files nest a few levels; flatten the data (at most {MAX_DEPTH} levels)"))
+        open_collections = 1
+        end = start
+        while open_collections:
+            end = self.get_event()
+            if isinstance(end, CollectionStartEvent):
+                open_collections += 1
+            elif isinstance(end, CollectionEndEvent):
+                open_collections -= 1
+        return ScalarNode(_IMPLICIT, "", start.start_mark, end.end_mark)
 
     def _alias_problem(self, mark: Any, message: str) -> None:
         self.problems.append(Diagnostic(
@@ -291,6 +322,12 @@ class _Builder:
     def _plain_value(self, raw: str, span: Span) -> Any:
         try:
             return _scalar_value(raw)
+        except _NumberTooLong as exc:
+            limit = sys.get_int_max_str_digits()
+            self.bag.add("yaml.invalid_number", f"this integer has {exc.digits:,} digits: too long to be read"
+                         + (f" (at most {limit:,})" if limit else ""), span,
+                         hint="write a number of a sensible size, or quote it if it is text")
+            return raw
         except ValueError:
             self.bag.add("yaml.invalid_date", f"{raw} is not a calendar date", span,
                          hint="write a real date as YYYY-MM-DD, or quote the text")
@@ -310,14 +347,27 @@ _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fal
 _NULLS = {"", "~", "null", "Null", "NULL"}
 
 
+class _NumberTooLong(ValueError):
+    """An integer longer than Python reads (`sys.get_int_max_str_digits()`, 4,300 digits by default)."""
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"{digits} digits")
+        self.digits = digits
+
+
 def _scalar_value(raw: str) -> Any:
-    """Plain scalar text → Python value; raises ValueError for an impossible date."""
+    """Plain scalar text → Python value; raises ValueError for an impossible date,
+    `_NumberTooLong` for an integer Python will not read."""
     if raw in _BOOLS:
         return _BOOLS[raw]
     if raw in _NULLS:
         return None
     if _INT_RE.fullmatch(raw):
-        return int(raw.replace("_", ""))
+        text = raw.replace("_", "")
+        try:
+            return int(text)
+        except ValueError:  # the only way int() refuses what _INT_RE matched
+            raise _NumberTooLong(len(text.lstrip("+-"))) from None
     if _FLOAT_RE.fullmatch(raw):
         return Decimal(raw.replace("_", ""))
     if _DATE_RE.fullmatch(raw):

@@ -9,6 +9,7 @@ errors are reworded as `facts.order.amount: expected money (CNY), got "abc"`.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,13 @@ _TYPE_KEYS = ("label", "fields")
 _FIELD_KEYS = ("type", "required", "label", "unit", "values", "fields", "min", "max")
 _POINT_KEYS = ("label", "facts", "subject", "date", "outcomes", "default", "missing")
 _LABEL_KEYS = ("zh", "en")
+
+# A fact type or field name must be what the expression lexer reads as a name: `_NAME` is the lexer's
+# name pattern and NAME_KEYWORDS its keywords, copied from dealerpolicy/lang/lexer.py (`_TOKEN_RE`'s
+# `name` group and `KEYWORDS`) because schema may not import lang (tests/test_architecture.py).
+# tests/unit/test_case_loader_gaps.py asserts that the two keyword sets agree.
+_NAME = re.compile(r"[^\W\d]\w*")
+NAME_KEYWORDS = frozenset({"and", "or", "not", "in", "between", "where", "true", "false", "inf"})
 
 
 @dataclass(frozen=True)
@@ -204,8 +212,12 @@ class _Reader:
     def schema(self, root: Node) -> Schema | None:
         """The Schema, or None when any problem was found (they are in `bag`)."""
         top = self._mapping(root, "the schema file", _TOP_KEYS, required=_TOP_KEYS)
-        types = self._types(top.get("types")) if top else {}
-        points = self._points(top.get("points"), types) if top else {}
+        types_node = top.get("types") if top else None
+        types = self._types(types_node)
+        # without a types: mapping (misspelt, or not a mapping: already reported), points are checked
+        # for their own shape only, not against types that are not there (one error, not one per fact)
+        known = types if types_node is not None and isinstance(types_node.value, dict) else None
+        points = self._points(top.get("points"), known) if top else {}
         if self.bag:
             return None
         return Schema(types, self.labels, self.units, points, self.required)
@@ -220,19 +232,39 @@ class _Reader:
             self.bag.add("schema.invalid", f"{what} must be a mapping (key: value lines), got {_shown(node)}",
                          node.span)
             return None
+        near_misses: set[str] = set()
         for key, child in node.value.items():
             if key not in allowed:
-                self._unknown_key(key, child, what, allowed)
+                near_misses.update(self._unknown_key(key, child, what, allowed))
         for key in required:
-            if key not in node.value:
+            if key not in node.value and key not in near_misses:  # a misspelt key already says "did you mean"
                 self.bag.add("schema.missing_key", f'{what} has no "{key}"', node.key_span or node.span,
                              hint=f'add "{key}:"')
         return node.value
 
-    def _unknown_key(self, key: str, child: Node, what: str, allowed: tuple[str, ...]) -> None:
+    def _unknown_key(self, key: str, child: Node, what: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
         near = _did_you_mean(key, allowed)
         self.bag.add("schema.unknown_key", f'unknown key "{key}" in {what}', child.key_span or child.span,
                      hint=_hint(near, "allowed keys: " + ", ".join(allowed)), suggestions=near)
+        return near
+
+    def _name_ok(self, name: str, node: Node, what: str) -> bool:
+        """A type or field name rules can refer to: a name to the expression lexer, not a keyword."""
+        if _NAME.fullmatch(name) and name not in NAME_KEYWORDS:
+            return True
+        if name in NAME_KEYWORDS:
+            message = f'{what} "{name}" is a word of the rule language: rules cannot refer to it'
+            rule = "rename it; " + ", ".join(sorted(NAME_KEYWORDS)) + " are reserved words"
+        elif not name:
+            message, rule = f"a {what} has an empty name", f"give the {what} a name of letters, digits and _"
+        else:
+            message = f'{what} "{name}" is not a name rules can refer to'
+            rule = "a name starts with a letter or _ and has only letters, digits and _ (no spaces, dots, - or $)"
+        fixed = re.sub(r"\W+", "_", name).strip("_")
+        near = (fixed,) if fixed != name and _NAME.fullmatch(fixed) and fixed not in NAME_KEYWORDS else ()
+        self.bag.add("schema.invalid_name", message, node.key_span or node.span, hint=_hint(near, rule),
+                     suggestions=near)
+        return False
 
     def _strings(self, node: Node, what: str) -> list[Node]:
         items = node.value if isinstance(node.value, list) else None
@@ -259,7 +291,11 @@ class _Reader:
             self.bag.add("schema.invalid", f"types must be a mapping of type names, got {_shown(node)}",
                          node.span)
             return {}
-        return {name: record(name, self._record(name, child)) for name, child in node.value.items()}
+        out = {}
+        for name, child in node.value.items():  # a bad name is reported, and kept: no cascade at its uses
+            self._name_ok(name, child, "fact type")
+            out[name] = record(name, self._record(name, child))
+        return out
 
     def _record(self, name: str, node: Node) -> dict[str, Type]:
         body = self._mapping(node, f'type "{name}"', _TYPE_KEYS, required=("fields",))
@@ -278,6 +314,7 @@ class _Reader:
         out: dict[str, Type] = {}
         needed: list[str] = []
         for name, child in node.value.items():
+            self._name_ok(name, child, "field")
             t, is_required = self._field(f"{path}.{name}", child)
             if t is not None:
                 out[name] = t
@@ -369,7 +406,8 @@ class _Reader:
 
     # -- points
 
-    def _points(self, node: Node | None, types: dict[str, Type]) -> dict[str, Point]:
+    def _points(self, node: Node | None, types: dict[str, Type] | None) -> dict[str, Point]:
+        """The points; with `types` None (no types: to check against) facts and fields are not looked up."""
         if node is None:
             return {}
         if not isinstance(node.value, dict):
@@ -383,7 +421,7 @@ class _Reader:
                 out[name] = point
         return out
 
-    def _point(self, name: str, node: Node, types: dict[str, Type]) -> Point | None:
+    def _point(self, name: str, node: Node, types: dict[str, Type] | None) -> Point | None:
         required = ("facts", "outcomes", "default", "missing")
         body = self._mapping(node, f'point "{name}"', _POINT_KEYS, required=required)
         if body is None or any(k not in body for k in required):
@@ -397,13 +435,14 @@ class _Reader:
         label = self._label(body.get("label"), f"points.{name}", {})
         return Point(name, label, tuple(facts), subject, date, tuple(outcomes), default, missing, node.span)
 
-    def _point_facts(self, node: Node, types: dict[str, Type]) -> list[str]:
+    def _point_facts(self, node: Node, types: dict[str, Type] | None) -> list[str]:
         names = []
         for item in self._strings(node, "facts"):
-            if item.value not in types:
+            if types is not None and item.value not in types:
                 near = _did_you_mean(item.value, types)
+                declared = "declared types: " + ", ".join(types) if types else "no fact type is declared under types:"
                 self.bag.add("schema.unknown_fact", f'unknown fact type "{item.value}"', item.span,
-                             hint=_hint(near, "declared types: " + ", ".join(types)), suggestions=near)
+                             hint=_hint(near, declared), suggestions=near)
             else:
                 names.append(item.value)
         return names
@@ -426,11 +465,13 @@ class _Reader:
                          node.span, hint=_hint(near, "outcomes: " + ", ".join(outcomes)), suggestions=near)
         return value
 
-    def _field_ref(self, node: Node | None, facts: list[str], types: dict[str, Type], key: str,
+    def _field_ref(self, node: Node | None, facts: list[str], types: dict[str, Type] | None, key: str,
                    kind: str | None) -> str | None:
         if node is None:
             return None
         path = str(node.value)
+        if types is None:
+            return path
         head, _, rest = path.partition(".")
         t = types[head].field_map().get(rest) if head in facts and rest else None
         if t is None:
