@@ -140,6 +140,8 @@ def _not_text(name: str, encoding: str, codec: str, line: int, byte: int, value:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# a \uD800-\uDFFF escape, or such a character itself: only then may the value hold a lone surrogate
+_SURROGATE_MAYBE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 # a \uXXXX escape of a surrogate: a high one with its low one is a character, anything else is not
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 # a JSON string (skipped whole, so that digits in it are not taken for a number), or a number
@@ -148,11 +150,13 @@ _STRING_OR_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|-?[0-9]+(\.[0-9]+)?([eE][-+]?
 
 class RefusedJSON(json.JSONDecodeError):
     """Well-formed JSON holding a value refused here (a lone surrogate, an integer too long to read);
-    `end` is where the JSON value being read ends, so that reading can go on after it."""
+    `end` is where the JSON value being read ends, so that reading can go on after it; `digits`,
+    for an integer too long, is how many digits it has (0 for a lone surrogate)."""
 
-    def __init__(self, msg: str, doc: str, pos: int, end: int):
+    def __init__(self, msg: str, doc: str, pos: int, end: int, digits: int = 0):
         super().__init__(msg, doc, pos)
         self.end = end
+        self.digits = digits
 
 
 def json_loads(text: str, **options: Any) -> Any:
@@ -192,11 +196,14 @@ def _long_number(text: str, start: int, end: int, error: ValueError) -> Exceptio
     for m in _STRING_OR_NUMBER.finditer(text, start, end):
         number = m.group()
         if number[0] != '"' and m.group(1) is None and m.group(2) is None and len(number.lstrip("-")) > limit > 0:
-            return RefusedJSON(f"a number of more than {limit:,} digits", text, m.start(), end)
+            digits = len(number.lstrip("-"))
+            return RefusedJSON(f"a number of more than {limit:,} digits", text, m.start(), end, digits)
     return error
 
 
 def _refuse_surrogates(value: Any, text: str, start: int, end: int) -> None:
+    if _SURROGATE_MAYBE.search(text, start, end) is None:  # the usual case: one scan, no walk of the value
+        return
     if _holds_surrogate(value):
         at = next((m.start() for m in _SURROGATE_ESCAPE.finditer(text, start, end) if m.group(1) is None), start)
         raise RefusedJSON(f"lone surrogate {text[at:at + 6]} is not a character", text, at, end)

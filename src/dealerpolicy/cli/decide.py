@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +18,7 @@ from dealerpolicy.cli.requests import read_requests
 from dealerpolicy.errors import DealerPolicyError, FactsError
 from dealerpolicy.schema.values import parse_date
 from dealerpolicy.storage.jsonutil import dumps
-from dealerpolicy.textinput import decode_text, json_loads, text_lines
+from dealerpolicy.textinput import RefusedJSON, decode_text, json_value_at, text_lines
 
 PROGRESS_THRESHOLD = 2000
 BATCH = 200  # decisions appended per transaction; none is printed before it is logged
@@ -163,12 +162,14 @@ class _NoBar:
 
 
 def _report_bad(line: int, exc: FactsError) -> None:
+    """Each diagnostic of a bad request, escaped whole: its field path, message and hint may hold
+    a field's name from the input (a control character in it must not act on the terminal)."""
     for d in exc.diagnostics:
         where = d.field_path or ""
         prefix = f"line {line}: " if not where.startswith("line ") else ""
-        click.echo(f"{prefix}{where + ': ' if where else ''}error[{d.code}]: {d.message}", err=True)
+        click.echo(printable(f"{prefix}{where + ': ' if where else ''}error[{d.code}]: {d.message}"), err=True)
         if d.hint:
-            click.echo(f"  hint: {d.hint}", err=True)
+            click.echo(printable(f"  hint: {d.hint}"), err=True)
 
 
 def _emit(decision: dict[str, Any], fmt: str, lang: str) -> None:
@@ -241,9 +242,8 @@ class _NotJson:
 def _decisions_in(text: str) -> list[tuple[int, Any]]:
     """The values of a JSON array, or of JSON values one after another (JSONL, indented JSON),
     each with the line it starts on. Text that is not JSON, or that json cannot read into a value
-    (see `_decoded`, `_refused`), becomes a `_NotJson` in its place; after text that is not JSON,
-    reading goes on at the next line that starts with `{` (where check's next decision starts)."""
-    decoder = _Decoder()
+    (see `_value_at`), becomes a `_NotJson` in its place; after text that is not JSON, reading
+    goes on at the next line that starts with `{` (where check's next decision starts)."""
     out: list[tuple[int, Any]] = []
     pos, n = 0, len(text)
     line, counted = 1, 0  # the line at `counted`, counted on from there (from 0 each time: quadratic)
@@ -254,95 +254,62 @@ def _decisions_in(text: str) -> list[tuple[int, Any]]:
             return out
         line += text.count("\n", counted, pos)
         counted = pos
-        value, end = _decoded(decoder, text, pos)
-        if isinstance(value, _NotJson):
+        value, end = _value_at(text, pos)
+        if end is None:  # not JSON: where it ends is unknown
             out.append((line, value))
             following = text.find("\n{", pos)
             pos = n if following < 0 else following + 1
             continue
-        if isinstance(value, list) and not out and not text[end:].strip():
-            return _item_lines(decoder, text, pos, len(value))
-        out.append((line, _refused(decoder, text, pos, end) or value))
+        if text[pos] == "[" and not out and not text[end:].strip():  # an array (refused or not): item by item
+            return _item_lines(text, pos)
+        out.append((line, value))
         pos = end
 
 
-def _item_lines(decoder: _Decoder, text: str, start: int, count: int) -> list[tuple[int, Any]]:
-    """The `count` items of the array at `start`, each with the line it begins on: decoded again
-    one by one (the array was read whole, so each can be), each refused on its own."""
+def _item_lines(text: str, start: int) -> list[tuple[int, Any]]:
+    """The items of the well-formed array at `start`, each with the line it begins on: read one by
+    one, so that an item refused (see `_value_at`) is refused alone."""
     out: list[tuple[int, Any]] = []
     pos = start + 1
     line, counted = 1, 0
-    for _ in range(count):
+    while True:
         while text[pos].isspace() or text[pos] == ",":
             pos += 1
+        if text[pos] == "]":
+            return out
         line += text.count("\n", counted, pos)
         counted = pos
-        value, end = _decoded(decoder, text, pos)
-        out.append((line, _refused(decoder, text, pos, end) or value))
+        value, end = _value_at(text, pos)
+        out.append((line, value))
+        if end is None:  # not reached: the array was read whole, so each item can be
+            return out
         pos = end
-    return out
-
-
-class _Decoder(json.JSONDecoder):
-    """json's decoder, noting an integer too long for int() (more than sys.get_int_max_str_digits()
-    digits) instead of raising ValueError: the value is still read to its end, so the decision
-    it is in is refused alone (an array of decisions is not lost with it)."""
-
-    def __init__(self) -> None:
-        super().__init__(parse_int=self._int)
-        self.too_long: list[str] = []  # in the value decoded last
-
-    def _int(self, digits: str) -> int:
-        try:
-            return int(digits)
-        except ValueError:
-            self.too_long.append(digits)
-            return 0
 
 
 _TOO_DEEP = "JSON nested too deeply to read (a decision is a few levels deep)"
-# a \uD800-\uDFFF escape, or such a character itself: the value may hold a lone surrogate
-_SURROGATE_MAYBE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
-def _decoded(decoder: _Decoder, text: str, pos: int) -> tuple[Any, int]:
-    """The JSON value at `pos` and where it ends; or a `_NotJson` saying why it cannot be read
-    (where it ends is then unknown): json's exceptions never stop the report of the others."""
-    decoder.too_long.clear()
+def _value_at(text: str, pos: int) -> tuple[Any, int | None]:
+    """The JSON value at `pos` and where it ends. A value json reads but nobody's decision can hold
+    (a number too long for int(), a lone surrogate: see `json_value_at`) is a `_NotJson` that ends
+    where the value does; text json cannot read is a `_NotJson` that ends nowhere known (None).
+    json's exceptions never stop the report of the others."""
     try:
-        return decoder.raw_decode(text, pos)
+        return json_value_at(text, pos)
+    except RefusedJSON as exc:
+        return (_too_long(exc) if exc.digits else _not_json(exc)), exc.end
     except json.JSONDecodeError as exc:
-        return _not_json(exc), pos
+        return _not_json(exc), None
     except RecursionError:
-        return _NotJson(_TOO_DEEP), pos
-    except ValueError:  # json's other limits, if any (its int() limit is `_Decoder`'s)
-        return _NotJson("JSON that cannot be read into values"), pos
-
-
-def _refused(decoder: _Decoder, text: str, start: int, end: int) -> _NotJson | None:
-    """Why the value just decoded from text[start:end] is nobody's decision: a number too long
-    for int(), or a lone surrogate (`"\\ud800"`), which json reads into a string that no output
-    can print (as `json_loads` refuses it)."""
-    if decoder.too_long:
-        return _too_long(text, start, end, decoder.too_long[0])
-    if _SURROGATE_MAYBE.search(text, start, end) is None:  # the usual case: one scan, nothing decoded again
-        return None
-    try:
-        json_loads(text[start:end])
-    except json.JSONDecodeError as exc:  # its position is in the value: made one in the whole text
-        return _not_json(json.JSONDecodeError(exc.msg, text, start + exc.pos))
-    except RecursionError:
-        return _NotJson(_TOO_DEEP)
-    except ValueError:
-        return _NotJson("JSON that cannot be read into values")
-    return None
+        return _NotJson(_TOO_DEEP), None
+    except ValueError:  # json's other limits, if any
+        return _NotJson("JSON that cannot be read into values"), None
 
 
 def _not_json(exc: json.JSONDecodeError) -> _NotJson:
     return _NotJson(f"not JSON at line {exc.lineno} column {exc.colno} ({exc.msg})")
 
 
-def _too_long(text: str, start: int, end: int, digits: str) -> _NotJson:
-    at = json.JSONDecodeError("", text, max(text.find(digits, start, end), start))
-    return _NotJson(f"the number at line {at.lineno} column {at.colno} has {len(digits.lstrip('-')):,} digits "
+def _too_long(exc: RefusedJSON) -> _NotJson:
+    return _NotJson(f"the number at line {exc.lineno} column {exc.colno} has {exc.digits:,} digits "
                     f"(at most {sys.get_int_max_str_digits():,} can be read; a decision's numbers are short)")

@@ -21,12 +21,12 @@ HEAD = {
 WORDS = {
     "zh": {"decision": "决定", "as_of": "依据日期", "outcome": "结果", "rules_version": "规则版本",
            "matched": "命中规则", "why": "原因", "derived": "计算过程", "outputs": "输出", "missing": "缺少数据",
-           "why_not": "未命中规则", "none": "无规则命中", "notes": "备注", "policy": "政策",
+           "why_not": "未命中规则", "none": "无规则命中", "notes": "备注", "policy": "政策", "undecided": "未能判定",
            "rerendered": "说明与原因据审计记录重新以中文生成"},
     "en": {"decision": "Decision", "as_of": "as of", "outcome": "Outcome", "rules_version": "rules version",
            "matched": "Matched rules", "why": "because", "derived": "computed", "outputs": "Outputs",
            "missing": "Missing data", "why_not": "Rules that did not match", "none": "no rule matched",
-           "notes": "Notes", "policy": "policy",
+           "notes": "Notes", "policy": "policy", "undecided": "Undecided",
            "rerendered": "messages and reasons re-rendered in English from the audit record"},
 }
 
@@ -70,15 +70,22 @@ def render_decision(d: dict[str, Any], lang: str) -> str:
                 lines.append(f"          - {item['text']}")
     if d.get("outputs"):
         lines.append(f"{w['outputs']}: " + ", ".join(f"{k}={_shown(v)}" for k, v in d["outputs"].items()))
-    if d.get("missing") or d.get("undecided"):
-        lines.append(f"{w['missing']}: {', '.join(d.get('missing', []))}")
-        for u in d.get("undecided", []):
-            lines.append(f"  [{u['rule']}] {u['title']} → {u['outcome']}: {u['message']}")
+    lines += _undecided(d, w)
     for wn in d.get("why_not", []) or []:
         lines.append(f"  ✗ [{wn['rule']}] {wn['title']}: " + "; ".join(f["text"] for f in wn["failed"]))
     if d.get("notes"):
         lines.append(f"{w['notes']}: " + " | ".join(d["notes"]))
     return "\n".join(map(printable, lines))  # a newline inside a message is shown as \n, not obeyed
+
+
+def _undecided(d: dict[str, Any], w: dict[str, str]) -> list[str]:
+    """The missing fields, then each undecided rule with its message. An undecided rule need not
+    lack data (a divisor that is 0 at run time): with no field missing, its heading says so."""
+    missing, undecided = d.get("missing", []), d.get("undecided", [])
+    if not missing and not undecided:
+        return []
+    head = f"{w['missing']}: {', '.join(missing)}" if missing else f"{w['undecided']}:"
+    return [head] + [f"  [{u['rule']}] {u['title']} → {u['outcome']}: {u['message']}" for u in undecided]
 
 
 class _Part(BaseModel):

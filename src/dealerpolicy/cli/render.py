@@ -54,11 +54,58 @@ def render_diagnostic(d: Diagnostic) -> str:
     return "\n".join(out)
 
 
+EXCERPT = 120  # columns of a source line shown at most: a longer one is cut around the column, with "…"
+_LEAD = 40  # columns kept before the column when the line goes on long after it
+
+
 def _quoted(number: int, text: str, col: int, width: int) -> list[str]:
     """The source line, and a caret under `width` characters from `col`; both escaped, as a
-    control character in the line (the very error, perhaps) would act on the terminal."""
-    before, marked = printable(text[:col - 1]), printable(text[col - 1:col - 1 + width])
-    return [f"  {number:>4} | {printable(text)}", "       | " + _pad(before, len(before)) + "^" * max(1, len(marked))]
+    control character in the line (the very error, perhaps) would act on the terminal. A line
+    wider than EXCERPT columns (a one-line JSON file) is shown around the column (`_window`)."""
+    shown = printable(text)
+    if _width(shown) > EXCERPT:
+        before, marked, shown = _window(text, col, width)
+    else:
+        before, marked = printable(text[:col - 1]), printable(text[col - 1:col - 1 + width])
+    return [f"  {number:>4} | {shown}", "       | " + _pad(before, len(before)) + "^" * max(1, len(marked))]
+
+
+def _window(text: str, col: int, width: int) -> tuple[str, str, str]:
+    """At most EXCERPT columns of `text` around `col`, escaped, "…" where cut: (the part before the
+    column, the part under the caret, the whole excerpt). The line's start when the column is near
+    it, else _LEAD columns before the column, or more when the rest of the line is short; the
+    caret's part next, cut if it is too wide; then the rest."""
+    start, stop = col - 1, col - 1 + width
+    lead = _width(printable(text[:start]))
+    if lead > EXCERPT - _LEAD:
+        lead = max(_LEAD, EXCERPT - 1 - _width(printable(text[start:])))  # 1: a caret past the line's end
+    before, _ = _fit(text[:start], lead, from_end=True)
+    room = EXCERPT - _width(before)
+    marked, cut = _fit(text[start:stop], room - 1)  # a column left for the "…" after it
+    after = "" if cut else _fit(text[stop:], room - _width(marked))[0]
+    return before, marked, before + marked + after
+
+
+def _fit(text: str, budget: int, from_end: bool = False) -> tuple[str, bool]:
+    """`text` escaped, in at most `budget` columns (budget >= 1): whole, or cut at its end (at its
+    start if from_end) with "…" in place of the rest; and whether it was cut."""
+    whole = printable(text)
+    if _width(whole) <= budget:
+        return whole, False
+    kept: list[str] = []
+    used = 1  # the "…"
+    for ch in reversed(text) if from_end else text:
+        unit = printable(ch)  # a character escaped whole: never cut inside its \uXXXX
+        used += _width(unit)
+        if used > budget:
+            break
+        kept.append(unit)
+    return ("…" + "".join(reversed(kept)) if from_end else "".join(kept) + "…"), True
+
+
+def _width(text: str) -> int:
+    """Terminal columns of `text`, counted as `_pad` counts them."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 def _pad(text: str, n: int) -> str:
