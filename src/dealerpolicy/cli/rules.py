@@ -9,7 +9,7 @@ import sys
 import click
 
 from dealerpolicy.cli.render import render_diagnostic, report_error
-from dealerpolicy.errors import DealerPolicyError, RulesError
+from dealerpolicy.errors import DealerPolicyError
 
 
 @click.command()
@@ -25,13 +25,9 @@ def validate(rules_dir: str, fmt: str, strict: bool) -> None:
     Example: dealerpolicy validate rules/
     """
     from dealerpolicy import api
-    from dealerpolicy.engine.compile import rulebook_problems
 
     try:
-        book = api.load_rulebook(rules_dir)
-        problems = rulebook_problems(book)  # what durable_rules would refuse when deciding
-        if problems:
-            raise RulesError(problems)
+        book = api.load_rulebook(rules_dir)  # also what durable_rules would refuse when deciding
         findings = [dataclasses.replace(w, severity="error") for w in book.warnings] + api.lint(book) \
             if strict else []
     except DealerPolicyError as exc:

@@ -10,9 +10,11 @@ negation normal form, so an absent key (an unknown value) never matches, exactly
 Kleene logic says a condition over unknown data is not true.
 
 A rule whose durable_rules form would exceed what durable_rules holds (an `or` of more than
-64 branches, more than 512 alternatives, more than 247 keys, or the same condition as too many
-other rules) is hoisted whole: its `when` is computed in Python and durable tests that boolean.
-The rule matches exactly when its condition is true, as before; only where it is computed moves.
+64 branches, more than 512 alternatives, more than 247 keys, more than 14 and/or groups, or the
+same condition as too many other rules) is hoisted whole: its `when` is computed in Python and
+durable tests that boolean. The rule matches exactly when its condition is true, as before; only
+where it is computed moves. Nested groups of one operator are merged first (`a and (b and c)` is
+one `and` of three), so only conditions with that many real and/or groups are hoisted.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ MAX_RULE_KEYS = durable_host.MAX_KEYS_PER_FACT - len(durable_host._RESERVED_KEYS
 #: Rules of one policy that may share one durable condition; further ones are hoisted whole, so
 #: that the policies in force together stay far below durable's MAX_IDENTICAL_CONDITIONS (255).
 MAX_SHARED_CONDITION = 8
+#: `$and`/`$or` groups one rule's condition may hold. durable_rules keeps a rule's groups in one
+#: sequence of 31 entries, two a group (rete.c: MAX_SEQUENCE_EXPRESSIONS 32, else error 113), and the
+#: host adds one `$and` around every condition, so 15 in all. Measured in a child process: 15 groups
+#: with the host's are built, 16 are refused (error 113), however they nest (deep or side by side).
+#: Counted on the host's form of the condition, where a same-fact comparison is an `$and` of its own.
+MAX_GROUPS = 14
 
 
 @dataclass
@@ -115,8 +123,7 @@ class _Compiler:
     def cond(self, e: ir.Expr, positive: bool) -> dict:
         if isinstance(e, ir.Logic):
             is_and = (e.op == "and") == positive
-            parts = [self.cond(i, positive) for i in e.items]
-            return {"$and" if is_and else "$or": parts}
+            return _group("$and" if is_and else "$or", [self.cond(i, positive) for i in e.items])
         if isinstance(e, ir.Not):
             return self.cond(e.operand, not positive)  # type: ignore[arg-type]
         native = self.native_atom(e, positive)
@@ -157,7 +164,7 @@ class _Compiler:
             b = self.compare(hi, e.value, e.high)  # type: ignore[arg-type]
             if a is None or b is None:
                 return None
-            return {"$and" if positive else "$or": [a, b]}
+            return _group("$and" if positive else "$or", [a, b])
         return None
 
     def compare(self, op: str, left: ir.Expr, right: ir.Expr) -> dict | None:
@@ -223,7 +230,7 @@ class _Compiler:
             parts.append(atom)
         if not parts:
             return None
-        return {"$or" if include else "$and": parts} if len(parts) > 1 else parts[0]
+        return _group("$or" if include else "$and", parts)
 
     # -- keys --------------------------------------------------------------------------
     def ref_key(self, ref: ir.Expr, mode: str | None) -> str | None:
@@ -239,17 +246,50 @@ class _Compiler:
         return key
 
 
-def _too_complex(rule_id: str, cond: dict, shared: int) -> str | None:
-    """Why durable_rules cannot take `cond` as it is (see durable_host's limits), or None."""
+def _group(op: str, parts: list[dict]) -> dict:
+    """`op` over `parts`, the parts that are `op` groups themselves merged in (`a and (b and c)` is one
+    `$and` of three): durable holds few groups in one rule (MAX_GROUPS). One part is that part."""
+    flat: list[dict] = []
+    for part in parts:
+        inner = part.get(op) if len(part) == 1 else None
+        if isinstance(inner, list):
+            flat.extend(inner)
+        else:
+            flat.append(part)
+    return {op: flat} if len(flat) > 1 else flat[0]
+
+
+def _groups(cond: Any) -> int:
+    """How many `$and`/`$or` groups a durable condition holds, at every depth."""
+    if not isinstance(cond, dict):
+        return 0
+    count = 0
+    for op, arg in cond.items():
+        if op in ("$and", "$or") and isinstance(arg, list):
+            count += 1 + sum(_groups(part) for part in arg)
+    return count
+
+
+def _durable_problem(rule_id: str, cond: dict) -> str | None:
+    """Why durable_rules cannot build `cond` as one rule's condition (durable_host's limits), or None."""
     try:
         checked = durable_host._check(rule_id, cond)
     except EngineError as exc:  # an $or of more than 64 branches, more than 512 alternatives …
         return exc.diagnostics[0].message.removeprefix(f"rule {rule_id!r}: ")
     if len(checked.keys) > MAX_RULE_KEYS:
         return f"reads {len(checked.keys)} keys, durable_rules holds {MAX_RULE_KEYS}"
-    if shared >= MAX_SHARED_CONDITION:
-        return f"{shared} rules before it have the same condition"
+    groups = _groups(checked.durable)  # the host's form: its guards are groups too
+    if groups > MAX_GROUPS:
+        return f"has {groups} and/or groups, durable_rules holds {MAX_GROUPS} in one rule"
     return None
+
+
+def _too_complex(rule_id: str, cond: dict, shared: int) -> str | None:
+    """Why durable_rules cannot take `cond` as it is (see durable_host's limits), or None."""
+    problem = _durable_problem(rule_id, cond)
+    if problem is None and shared >= MAX_SHARED_CONDITION:
+        return f"{shared} rules before it have the same condition"
+    return problem
 
 
 def rulebook_problems(book: Rulebook) -> list[Diagnostic]:
@@ -279,11 +319,7 @@ def rulebook_problems(book: Rulebook) -> list[Diagnostic]:
                     if id(rule) in reported:
                         continue
                     cond = part.conditions[rule.id]
-                    problem = None
-                    try:
-                        durable_host._check(rule.id, cond)
-                    except EngineError as exc:
-                        problem = exc.diagnostics[0].message.removeprefix(f"rule {rule.id!r}: ")
+                    problem = _durable_problem(rule.id, cond)
                     canonical = json.dumps(cond, sort_keys=True, default=str)
                     seen[canonical] += 1
                     if problem is None and seen[canonical] > durable_host.MAX_IDENTICAL_CONDITIONS:
