@@ -48,6 +48,10 @@ class Expect:
     def rule_ids(self) -> list[str]:
         return [*(self.rules or []), *self.rules_include, *self.rules_exclude]
 
+    def checks_nothing(self) -> bool:
+        """No decision can fail it: `expect: {}`, or only empty mappings and lists that check nothing."""
+        return self == Expect()
+
 
 @dataclass
 class Case:
@@ -382,11 +386,30 @@ class _Reader:
             return []
         table = node.get("table")
         if table is not None:
-            return self._table(base, table, point)
+            rows = self._table(base, table, point)
+            return [] if self._asserts_nothing(node, base, table) else rows
+        if self._asserts_nothing(node, base, None):
+            return []
         if node.get("expect") is None:
             self.bag.add("test.missing_key", f"case {name!r} has no expect:", base.span,
                          "say what the decision must be, e.g. expect: {outcome: hold}")
         return [base]
+
+    def _asserts_nothing(self, node: Node, base: Case, table: Node | None) -> bool:
+        """A case whose `expect:` checks nothing would pass whatever the decision: refused, at the `expect:`.
+        A table case may leave it empty when its columns say what each row expects."""
+        expect_node = node.get("expect")
+        if not base.expect.checks_nothing() or _expect_columns(table):
+            return False
+        if expect_node is None and table is None:
+            return False  # reported as test.missing_key
+        where = expect_node if expect_node is not None else table
+        assert where is not None
+        what = "expect: checks nothing" if expect_node is not None else "no expect: and no expect.* column"
+        self.bag.add("test.empty_expect", f"case {base.name!r}: {what}, so it passes whatever the decision",
+                     where.span, "say what the decision must be, e.g. expect: {outcome: hold} or expect: "
+                     "{rules_exclude: [CR-5]}; a table may put it in columns like expect.outcome")
+        return True
 
     def _facts(self, node: Node, point: str | None = None) -> dict[str, Any] | None:
         facts: dict[str, Any] = {}
@@ -594,6 +617,17 @@ class _Reader:
                 label.append(f"{col}={_show(value)}")
         case.name = f"{base.name} — {row_name or ', '.join(label) or f'row {index}'}"
         return case if ok else None
+
+
+def _expect_columns(table: Node | None) -> bool:
+    """Whether a case's `table:` has an `expect.…` column (each row then says what it expects); True when
+    its columns cannot be read (the table's own error is reported, not this)."""
+    if table is None:
+        return False
+    columns = table.get("columns") if table.is_mapping else None
+    if columns is None or not columns.is_sequence:
+        return True
+    return any(str(c.value).startswith("expect.") for c in columns.value)
 
 
 class _Unset:
