@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,7 @@ from click.testing import CliRunner
 from dealerpolicy.cli.main import cli
 from dealerpolicy.errors import RulesError
 from dealerpolicy.rulebook.load import load_rulebook
-
-MINI = Path(__file__).parent.parent / "fixtures" / "mini"
-
-HEADER = """\
-policy: p
-title: {zh: 测试, en: Test}
-point: order
-version: 1
-effective_from: 2026-01-01
-"""
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    shutil.copy(MINI / "schema.yaml", tmp_path / "schema.yaml")
-    (tmp_path / "policies").mkdir()
-    return tmp_path
+from minirules import HEADER
 
 
 def errors_of(rules: Path, body: str) -> list[tuple[int, int, str, str]]:

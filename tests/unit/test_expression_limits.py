@@ -5,7 +5,6 @@ braces and whole lists in messages, and conditions of thousands of terms."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from decimal import Decimal
@@ -16,9 +15,9 @@ import pytest
 
 from dealerpolicy import api
 from dealerpolicy.engine.evaluate import Engine, same_value
-from dealerpolicy.errors import RulesError
 from dealerpolicy.explain.generated import assert_our_code
 from dealerpolicy.explain.trace import derived_used
+from dealerpolicy.explain.words import reason_text
 from dealerpolicy.lang.check import Scope, check
 from dealerpolicy.lang.codegen import generate_function
 from dealerpolicy.lang.parser import MAX_CONDITIONS, MAX_DEPTH, parse
@@ -26,24 +25,7 @@ from dealerpolicy.lang.problems import ExprProblem
 from dealerpolicy.lang.values import Unknown
 from dealerpolicy.rulebook.load import load_rulebook
 from dealerpolicy.schema import types as T
-
-MINI = Path(__file__).parent.parent / "fixtures" / "mini"
-
-HEADER = """\
-policy: p
-title: {zh: 测试, en: Test}
-point: order
-version: 1
-effective_from: 2026-01-01
-"""
-MESSAGE = 'message: {zh: "金额 {order.amount}", en: "Amount {order.amount}"}'
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    shutil.copy(MINI / "schema.yaml", tmp_path / "schema.yaml")
-    (tmp_path / "policies").mkdir()
-    return tmp_path
+from minirules import HEADER, MESSAGE, located_problems, write_policy
 
 
 def rule(rid: str, when: str, message: str = MESSAGE, outcome: str = "warn") -> str:
@@ -52,18 +34,11 @@ def rule(rid: str, when: str, message: str = MESSAGE, outcome: str = "warn") -> 
 
 
 def write(rules: Path, body: str) -> None:
-    (rules / "policies" / "p.yaml").write_text(HEADER + body, encoding="utf-8")
+    write_policy(rules, HEADER + body)
 
 
 def problems(rules: Path, body: str) -> list[tuple[int, int, str, str, str | None]]:
-    """(line, col, code, message, hint) of each problem; every one has a place and a hint."""
-    write(rules, body)
-    with pytest.raises(RulesError) as exc:
-        load_rulebook(rules)
-    found = [(d.span.line, d.span.col, d.code, d.message, d.hint) for d in exc.value.diagnostics if d.span]
-    assert len(found) == len(exc.value.diagnostics), exc.value.diagnostics
-    assert all(hint for *_, hint in found), found
-    return found
+    return located_problems(rules, HEADER + body)
 
 
 def order(amount: str = "100", **dealer) -> dict:
@@ -199,7 +174,9 @@ def test_a_divisor_zero_in_one_request_is_undecided_and_says_so(rules: Path):
     assert decision["missing"] == []  # both fields are there
     [undecided] = decision["undecided"]
     assert undecided["missing"] == []
-    assert "cannot divide by zero: dealer.credit_limit - dealer.receivables = 0" in undecided["message"]
+    assert undecided["message"] == "Cannot decide: cannot divide by zero: dealer.credit_limit - dealer.receivables = 0"
+    in_zh = decider.decide(api.parse_request(order(credit_limit="500", receivables="500")), lang="zh")
+    assert in_zh["undecided"][0]["message"] == "无法判断：除数为 0：dealer.credit_limit - dealer.receivables = 0"
     decided = decider.decide(api.parse_request(order(credit_limit="500", receivables="400")), lang="en")
     assert decided["outcome"] == "allow" and decided["undecided"] == []
 
@@ -287,3 +264,17 @@ def test_the_explanation_code_guard_reads_a_long_source_quickly():
 def test_the_guard_refuses_what_it_did_not_write(foreign: str):
     with pytest.raises(AssertionError, match="refused"):
         assert_our_code(foreign + "\n")
+
+
+@pytest.mark.parametrize("reason, zh", [
+    ("cannot divide by zero: a - b = 0", "除数为 0：a - b = 0"),
+    ("percent(): cannot divide by zero: the whole is 0", "percent()：整体为 0，无法计算百分比"),
+    ("dealer.invoices has no matching items", "dealer.invoices 没有符合条件的项目"),
+    ("grade_bands: no row for 7", "grade_bands：没有 7 对应的行"),
+    ("no value for 'X'", "没有 'X' 对应的值"),
+    ("days_between(): year 0 is out of range", "days_between() 无法计算：year 0 is out of range"),
+    ("something new", "something new"),
+])
+def test_the_reasons_of_an_undecided_rule_read_in_chinese(reason: str, zh: str):
+    assert reason_text(reason, "zh") == zh
+    assert reason_text(reason, "en") == (reason if reason != "error" else "the value could not be computed")

@@ -5,7 +5,6 @@ empty policies, tables, ids and messages, `.YAML` files, and very long chains of
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,42 +17,10 @@ from dealerpolicy.engine.durable_host import MAX_IDENTICAL_CONDITIONS, MAX_OR_BR
 from dealerpolicy.engine.evaluate import Engine
 from dealerpolicy.errors import EngineError, RulesError
 from dealerpolicy.rulebook.load import load_rulebook
+from minirules import HEADER, MESSAGE, located_problems, write_policy
 
-MINI = Path(__file__).parent.parent / "fixtures" / "mini"
-
-HEADER = """\
-policy: p
-title: {zh: 测试, en: Test}
-point: order
-version: 1
-effective_from: 2026-01-01
-"""
-
-MESSAGE = 'message: {zh: "金额 {order.amount}", en: "Amount {order.amount}"}'
-
-
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    shutil.copy(MINI / "schema.yaml", tmp_path / "schema.yaml")
-    (tmp_path / "policies").mkdir()
-    return tmp_path
-
-
-def write(rules: Path, body: str, name: str = "p.yaml") -> Path:
-    path = rules / "policies" / name
-    path.write_text(body, encoding="utf-8")
-    return path
-
-
-def problems(rules: Path, body: str) -> list[tuple[int, int, str, str, str | None]]:
-    """(line, col, code, message, hint) of each problem of one policy file; all carry a span and a hint."""
-    write(rules, body)
-    with pytest.raises(RulesError) as exc:
-        load_rulebook(rules)
-    found = [(d.span.line, d.span.col, d.code, d.message, d.hint) for d in exc.value.diagnostics if d.span]
-    assert len(found) == len(exc.value.diagnostics), exc.value.diagnostics
-    assert all(hint for *_, hint in found), found
-    return found
+write = write_policy
+problems = located_problems
 
 
 def at(found: list[tuple], code: str) -> list[tuple[int, int]]:
@@ -253,6 +220,15 @@ def test_a_policy_without_rules_is_a_warning_and_an_error_under_strict(rules: Pa
     assert [w["code"] for w in as_json["warnings"]] == ["policy.no_rules"]
     strict = CliRunner().invoke(cli, ["validate", str(rules), "--strict"])
     assert strict.exit_code == 1 and "error[policy.no_rules]" in strict.output
+
+
+def test_lint_shows_the_rulebook_warnings_as_validate_does(rules: Path):
+    write(rules, HEADER + "rules: []\n")
+    result = CliRunner().invoke(cli, ["lint", str(rules), "--no-tests"])
+    assert result.exit_code == 1 and "warning[policy.no_rules]" in result.output  # --fail-on warning by default
+    as_json = json.loads(CliRunner().invoke(cli, ["lint", str(rules), "--no-tests", "--format", "json"]).stdout)
+    assert [f["code"] for f in as_json["findings"]] == ["policy.no_rules"] and as_json["warnings"] == 1
+    assert CliRunner().invoke(cli, ["lint", str(rules), "--no-tests", "--fail-on", "error"]).exit_code == 0
 
 
 def test_a_table_rule_without_rows_is_a_warning(rules: Path):

@@ -136,7 +136,8 @@ def lint(rules_dir: str, fmt: str, no_tests: bool, fail_on: str) -> None:
 
     try:
         book = api.load_rulebook(rules_dir)
-        findings = lint_rulebook(book, with_tests=not no_tests)
+        # the loader's own warnings (an empty policy, a table without rows) as validate shows them
+        findings = sorted([*book.warnings, *lint_rulebook(book, with_tests=not no_tests)], key=Diagnostic.sort_key)
     except DealerPolicyError as exc:
         report_error(exc, fmt)
         sys.exit(1)

@@ -11,6 +11,7 @@ from dealerpolicy.explain.formats import iso
 from dealerpolicy.explain.jsonvalues import to_json
 from dealerpolicy.explain.matched import RulePlan
 from dealerpolicy.explain.trace import Labeller, derived_used, why_not
+from dealerpolicy.explain.words import reason_text
 from dealerpolicy.lang import ir
 from dealerpolicy.rulebook.policy import Derived, Policy, Rule
 
@@ -38,6 +39,10 @@ NOTES = {
 MISSING_MESSAGE = {
     "zh": "缺少数据，无法判断：{fields}",
     "en": "Cannot decide for missing data: {fields}",
+}
+UNDECIDED_MESSAGE = {  # unknown with no field missing: a zero divisor, a list with no matching items…
+    "zh": "无法判断：{reason}",
+    "en": "Cannot decide: {reason}",
 }
 
 
@@ -87,7 +92,7 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
             undecided.append({"policy": policy.id, "version": policy.version, "rule": rule.id,
                               "clause": rule.clause, "title": rule.title[lang],
                               "outcome": rule.on_missing or point.missing, "missing": fields,
-                              "message": MISSING_MESSAGE[lang].format(fields=", ".join(fields) or unknown.reason)})
+                              "message": _undecided_message(fields, unknown.reason, lang)})
         if with_why_not:
             env = result.full_env()  # a failed condition may read values this request did not need
             decided = {r.id for r in result.matched} | {r.id for r, _ in result.unknown}
@@ -120,6 +125,12 @@ def build_decision(ev: Evaluation, *, labels: dict[str, dict[str, str]], lang: s
     if with_why_not:
         decision["why_not"] = not_matched
     return decision
+
+
+def _undecided_message(fields: list[str], reason: str, lang: str) -> str:
+    if fields:
+        return MISSING_MESSAGE[lang].format(fields=", ".join(fields))
+    return UNDECIDED_MESSAGE[lang].format(reason=reason_text(reason, lang))
 
 
 class _PolicyCache:
