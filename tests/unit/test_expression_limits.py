@@ -4,7 +4,9 @@ braces and whole lists in messages, and conditions of thousands of terms."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import sys
 import time
 from decimal import Decimal
@@ -17,12 +19,13 @@ from dealerpolicy import api
 from dealerpolicy.engine.evaluate import Engine, same_value
 from dealerpolicy.explain.generated import assert_our_code
 from dealerpolicy.explain.trace import derived_used
+from dealerpolicy.explain.words import REASONS as ZH_REASONS
 from dealerpolicy.explain.words import reason_text
 from dealerpolicy.lang.check import Scope, check
 from dealerpolicy.lang.codegen import generate_function
 from dealerpolicy.lang.parser import MAX_CONDITIONS, MAX_DEPTH, parse
 from dealerpolicy.lang.problems import ExprProblem
-from dealerpolicy.lang.values import Unknown
+from dealerpolicy.lang.values import REASONS, Reason, Unknown
 from dealerpolicy.rulebook.load import load_rulebook
 from dealerpolicy.schema import types as T
 from minirules import HEADER, MESSAGE, located_problems, write_policy
@@ -266,15 +269,29 @@ def test_the_guard_refuses_what_it_did_not_write(foreign: str):
         assert_our_code(foreign + "\n")
 
 
-@pytest.mark.parametrize("reason, zh", [
-    ("cannot divide by zero: a - b = 0", "除数为 0：a - b = 0"),
-    ("percent(): cannot divide by zero: the whole is 0", "percent()：整体为 0，无法计算百分比"),
-    ("dealer.invoices has no matching items", "dealer.invoices 没有符合条件的项目"),
-    ("grade_bands: no row for 7", "grade_bands：没有 7 对应的行"),
-    ("no value for 'X'", "没有 'X' 对应的值"),
-    ("days_between(): year 0 is out of range", "days_between() 无法计算：year 0 is out of range"),
-    ("something new", "something new"),
+@pytest.mark.parametrize("reason, en, zh", [
+    (Reason("zero_divisor", divisor="a - b"), "cannot divide by zero: a - b = 0", "除数为 0：a - b = 0"),
+    (Reason("percent_of_zero"), "percent(): cannot divide by zero: the whole is 0",
+     "percent()：整体为 0，无法计算百分比"),
+    (Reason("no_items", list="dealer.invoices"), "dealer.invoices has no matching items",
+     "dealer.invoices 没有符合条件的项目"),
+    (Reason("no_row", table="grade_bands", key="7"), "grade_bands: no row for 7", "grade_bands：没有 7 对应的行"),
+    (Reason("no_value", key="'X'"), "no value for 'X'", "没有 'X' 对应的值"),
+    (Reason("function_error", function="days_between", error="year 0 is out of range"),
+     "days_between(): year 0 is out of range", "days_between() 无法计算：year 0 is out of range"),
+    ("something else", "something else", "something else"),
 ])
-def test_the_reasons_of_an_undecided_rule_read_in_chinese(reason: str, zh: str):
-    assert reason_text(reason, "zh") == zh
-    assert reason_text(reason, "en") == (reason if reason != "error" else "the value could not be computed")
+def test_the_reasons_of_an_undecided_rule_read_in_chinese(reason: str, en: str, zh: str):
+    assert reason == en  # a reason is its English text
+    assert (reason_text(reason, "en"), reason_text(reason, "zh")) == (en, zh)
+
+
+def test_every_kind_of_reason_has_its_chinese_words():
+    assert set(REASONS) == set(ZH_REASONS["zh"])
+
+
+def test_a_reason_survives_pickling_and_copying_with_its_kind():
+    reason = Reason("zero_divisor", divisor="a - b")
+    for again in (pickle.loads(pickle.dumps(reason)), copy.deepcopy(reason)):
+        assert (again, again.kind, again.values) == (reason, "zero_divisor", {"divisor": "a - b"})
+        assert reason_text(again, "zh") == "除数为 0：a - b = 0"

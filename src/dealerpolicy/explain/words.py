@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import weakref
 
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.values import format_value
+from dealerpolicy.lang.values import Reason, format_value
 
 OP_SYMBOL = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 BOUND = {
@@ -26,31 +25,25 @@ WORDS = {
            "no_items": "no matching items", "default": "default"},
 }
 
-# Why a value is unknown although no input is missing: the engine's reasons (lang.values,
-# lang.codegen, rulebook.tables) in the decision's language; expressions and names stay as written.
-REASONS: list[tuple[re.Pattern[str], dict[str, str]]] = [
-    (re.compile(r"percent\(\): cannot divide by zero: the whole is 0"),
-     {"zh": "percent()：整体为 0，无法计算百分比", "en": "percent(): cannot divide by zero: the whole is 0"}),
-    (re.compile(r"cannot divide by zero: (?P<divisor>.+) = 0"),
-     {"zh": "除数为 0：{divisor} = 0", "en": "cannot divide by zero: {divisor} = 0"}),
-    (re.compile(r"(?P<list>\S+) has no matching items"),
-     {"zh": "{list} 没有符合条件的项目", "en": "{list} has no matching items"}),
-    (re.compile(r"no value for (?P<key>.+)"), {"zh": "没有 {key} 对应的值", "en": "no value for {key}"}),
-    (re.compile(r"(?P<function>\w+)\(\): (?P<error>.+)"),
-     {"zh": "{function}() 无法计算：{error}", "en": "{function}(): {error}"}),
-    (re.compile(r"(?P<table>[^:]+): no row for (?P<key>.+)"),
-     {"zh": "{table}：没有 {key} 对应的行", "en": "{table}: no row for {key}"}),
-    (re.compile(r"error"), {"zh": "计算出错", "en": "the value could not be computed"}),
-]
+# An unknown value's reason (lang.values.Reason) in the languages other than English, by its kind.
+REASONS = {
+    "zh": {
+        "zero_divisor": "除数为 0：{divisor} = 0",
+        "percent_of_zero": "percent()：整体为 0，无法计算百分比",
+        "no_items": "{list} 没有符合条件的项目",
+        "no_value": "没有 {key} 对应的值",
+        "no_row": "{table}：没有 {key} 对应的行",
+        "function_error": "{function}() 无法计算：{error}",
+    },
+}
 
 
 def reason_text(reason: str, lang: str) -> str:
-    """An unknown value's reason in `lang` (a reason of another form as it is)."""
-    for pattern, texts in REASONS:
-        found = pattern.fullmatch(reason)
-        if found:
-            return texts[lang].format(**found.groupdict())
-    return reason
+    """An unknown value's reason in `lang` (English, and a reason of no known kind, as it is)."""
+    words = REASONS.get(lang)
+    if words is None or not isinstance(reason, Reason):
+        return reason
+    return words[reason.kind].format(**reason.values)
 
 
 _TEXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -29,7 +29,7 @@ from dealerpolicy.lang.closures import (
 from dealerpolicy.lang.functions import AGGREGATES, ALL_FUNCTION_NAMES, BUILTINS, unify_numeric
 from dealerpolicy.lang.parser import too_deep
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
-from dealerpolicy.lang.values import Unknown, merge_unknown
+from dealerpolicy.lang.values import Reason, Unknown, merge_unknown
 from dealerpolicy.schema.types import (
     ANY,
     BOOLEAN,
@@ -41,6 +41,8 @@ from dealerpolicy.schema.types import (
     STRING,
     Type,
 )
+
+_NO_VALUE = object()  # a param mapping's look-up found no value for the key
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,8 @@ class _Checker:
             k = _k(env)
             if k.__class__ is Unknown:
                 return k
-            return _m.get(k, Unknown(frozenset(), f"no value for {k!r}"))
+            found = _m.get(k, _NO_VALUE)
+            return Unknown(frozenset(), Reason("no_value", key=repr(k))) if found is _NO_VALUE else found
         return ir.ParamIndex(p.type, node.start, node.end, fn=fn, deps=key.deps,
                              params=key.params | {name}, param=name, mapping=mapping, key=key)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.values import Unknown, division_by_zero, merge_unknown
+from dealerpolicy.lang.values import Reason, Unknown, division_by_zero, merge_unknown
 
 WORTH_CACHING = (ir.Func, ir.Arith, ir.ParamIndex, ir.Aggregate, ir.Neg)
 _constant_ids = iter(range(1, 1 << 62))
@@ -180,7 +180,7 @@ def call_fn(name: str, impl, fns):
         try:
             return impl(*args)
         except (ValueError, OverflowError, ArithmeticError) as exc:
-            return Unknown(frozenset(), f"{name}(): {exc}")
+            return Unknown(frozenset(), Reason("function_error", function=name, error=str(exc)))
     return fn
 
 
@@ -250,6 +250,6 @@ def aggregate_fn(name: str, source, projection, where, depth: int, list_path: st
         if name == "sum":
             return sum(picked, 0)
         if not picked:
-            return Unknown(frozenset(), f"{list_path} has no matching items")
+            return Unknown(frozenset(), Reason("no_items", list=list_path))
         return max(picked) if name == "max" else min(picked)
     return collect

@@ -26,7 +26,7 @@ from typing import Any
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.closures import reads_items
 from dealerpolicy.lang.codegen_lists import ListAggregates, Unsupported
-from dealerpolicy.lang.values import Unknown, division_by_zero, merge_unknown
+from dealerpolicy.lang.values import Reason, Unknown, division_by_zero, merge_unknown
 
 Fn = Callable[[dict[str, Any]], Any]
 
@@ -43,15 +43,15 @@ def item_missing(list_path: str, index: int, name: str) -> Unknown:
 
 
 def func_error(name: str, exc: Exception) -> Unknown:
-    return Unknown(frozenset(), f"{name}(): {exc}")
+    return Unknown(frozenset(), Reason("function_error", function=name, error=str(exc)))
 
 
 def no_value(key: Any) -> Unknown:
-    return Unknown(frozenset(), f"no value for {key!r}")
+    return Unknown(frozenset(), Reason("no_value", key=repr(key)))
 
 
 def no_row(table: str, key: Any) -> Unknown:
-    return Unknown(frozenset(), f"{table}: no row for {key}")
+    return Unknown(frozenset(), Reason("no_row", table=table, key=str(key)))
 
 
 _ABSENT_CLASSES = frozenset({type(None), Unknown})  # is_missing: a read gave None or an unknown value

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.closures import WORTH_CACHING, reads_items
-from dealerpolicy.lang.values import Unknown
+from dealerpolicy.lang.values import Reason, Unknown
 
 
 class Unsupported(Exception):
@@ -184,7 +184,7 @@ class ListAggregates:
                 self.emit(f"{v} = sum({picks}, 0)")
                 return True
             self.emit(f"{acc} = {picks}")
-            empty = Unknown(frozenset(), f"{e.source.path} has no matching items")  # type: ignore[union-attr]
+            empty = Unknown(frozenset(), Reason("no_items", list=e.source.path))  # type: ignore[union-attr]
             self.emit(f"if not {acc}: {v} = {self.const(empty)}")
             self.emit(f"else: {v} = {e.name}({acc})")
             return False
@@ -225,7 +225,7 @@ class ListAggregates:
             self.emit(f"if {unknown} is not None: {v} = {unknown}")
             self.emit(f"else: {v} = {acc}")
             return False
-        empty = Unknown(frozenset(), f"{e.source.path} has no matching items")  # type: ignore[union-attr]
+        empty = Unknown(frozenset(), Reason("no_items", list=e.source.path))  # type: ignore[union-attr]
         self.emit(f"if {unknown} is not None: {v} = {unknown}")
         self.emit(f"elif not {acc}: {v} = {self.const(empty)}")
         self.emit(f"else: {v} = {e.name}({acc})")

@@ -112,7 +112,7 @@ def _round(x: Decimal | int, places: int = 0) -> Decimal | int:
 
 def _div_percent(a, b):
     if b == 0:
-        return v.Unknown(frozenset(), "percent(): cannot divide by zero: the whole is 0")
+        return v.Unknown(frozenset(), v.Reason("percent_of_zero"))
     return Decimal(a) / Decimal(b)
 
 

@@ -8,6 +8,37 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from dealerpolicy.schema.values import format_money
 
+# Why a value is unknown although no input is missing, in English; explain/words.py words each
+# kind in the other languages from the same values.
+REASONS = {
+    "zero_divisor": "cannot divide by zero: {divisor} = 0",
+    "percent_of_zero": "percent(): cannot divide by zero: the whole is 0",
+    "no_items": "{list} has no matching items",
+    "no_value": "no value for {key}",
+    "no_row": "{table}: no row for {key}",
+    "function_error": "{function}(): {error}",
+}
+
+
+class Reason(str):
+    """An unknown value's reason: its English text (what it compares and prints as), with the
+    `kind` and `values` it was written from, so that a decision in another language can word it."""
+
+    kind: str
+    values: dict[str, str]
+
+    def __new__(cls, kind: str, **values: str) -> Reason:
+        reason = super().__new__(cls, REASONS[kind].format(**values))
+        reason.kind, reason.values = kind, values
+        return reason
+
+    def __reduce__(self) -> tuple:  # pickled and copied from its kind and values, not its text
+        return _reason, (self.kind, self.values)
+
+
+def _reason(kind: str, values: dict[str, str]) -> Reason:
+    return Reason(kind, **values)
+
 
 class Unknown:
     """A value that cannot be known because inputs are missing; `paths` names them."""
@@ -59,7 +90,7 @@ def division_by_zero(divisor: str, lists: frozenset[str] = frozenset()) -> Unkno
     A divisor is no missing field when it is 0; but one computed over lists (`sum(payments.amount)`)
     is 0 when they hold nothing to count: then those lists are the missing data (`lists`).
     """
-    return Unknown(lists, f"cannot divide by zero: {divisor} = 0")
+    return Unknown(lists, Reason("zero_divisor", divisor=divisor))
 
 
 def is_unknown(value: object) -> bool:

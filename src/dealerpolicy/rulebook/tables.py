@@ -17,7 +17,7 @@ from dealerpolicy.lang import ir
 from dealerpolicy.lang.check import check
 from dealerpolicy.lang.parser import parse
 from dealerpolicy.lang.problems import ExprProblem, ExprProblems
-from dealerpolicy.lang.values import Unknown
+from dealerpolicy.lang.values import Reason, Unknown
 from dealerpolicy.rulebook import model as m
 from dealerpolicy.rulebook.params import convert, missing_literal_keys
 from dealerpolicy.rulebook.policy import Derived, Rule, TableRowPlan
@@ -235,7 +235,7 @@ def _lookup_fn(on_fn, plans: list[TableRowPlan], default_fn, name: str):
                 return value_fn(env)
         if default_fn is not None:
             return default_fn(env)
-        return Unknown(frozenset(), f"{name}: no row for {x}")
+        return Unknown(frozenset(), Reason("no_row", table=name, key=str(x)))
     return fn
 
 
