@@ -9,6 +9,7 @@ import json
 import pickle
 import sys
 import time
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +26,7 @@ from dealerpolicy.lang.check import Scope, check
 from dealerpolicy.lang.codegen import generate_function
 from dealerpolicy.lang.parser import MAX_CONDITIONS, MAX_DEPTH, parse
 from dealerpolicy.lang.problems import ExprProblem
-from dealerpolicy.lang.values import REASONS, Reason, Unknown
+from dealerpolicy.lang.values import REASONS, Reason, Unknown, function_error
 from dealerpolicy.rulebook.load import load_rulebook
 from dealerpolicy.schema import types as T
 from minirules import HEADER, MESSAGE, located_problems, write_policy
@@ -184,7 +185,49 @@ def test_a_divisor_zero_in_one_request_is_undecided_and_says_so(rules: Path):
     assert decided["outcome"] == "allow" and decided["undecided"] == []
 
 
-SCOPE = Scope(facts={"order": T.record("order", {"amount": T.MONEY}),
+
+@pytest.mark.parametrize("when, en, zh", [
+    ("date(year(order.date), month(order.date) + 12, 1) > order.date",
+     "date(): month 15 is not 1–12", "date() 无法计算：月份 15 不在 1–12 之间"),
+    ("date(year(order.date), 2, 30) > order.date", "date(): that month has no such day", "date() 无法计算：该月没有这一天"),
+    ("date(year(order.date) - 2026, 1, 1) < order.date", "date(): year 0 is outside 1–9999",
+     "date() 无法计算：年份 0 不在 1–9999 之间"),
+    ("add_days(order.date, 3000000) > order.date",
+     "add_days(): the date would fall outside 0001-01-01 – 9999-12-31",
+     "add_days() 无法计算：日期将超出 0001-01-01 至 9999-12-31 的范围"),
+])
+def test_a_function_that_fails_on_a_request_says_why_in_the_decision_s_language(rules: Path, when: str, en: str,
+                                                                                 zh: str):
+    write(rules, "rules:\n" + rule("F-1", when))
+    decider = api.Decider(load_rulebook(rules))
+    for lang, reason, head in (("en", en, "Cannot decide: "), ("zh", zh, "无法判断：")):
+        decision = decider.decide(api.parse_request(order()), lang=lang)
+        assert decision["outcome"] == "hold" and decision["missing"] == []
+        [undecided] = decision["undecided"]
+        assert undecided["message"] == head + reason  # not Python's "month must be in 1..12"
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("date(year(order.date), 2, 30) > order.date", "date(): that month has no such day"),
+    ("add_days(order.date, 3000000) > order.date",
+     "add_days(): the date would fall outside 0001-01-01 – 9999-12-31"),
+    ("round(order.amount, 40) > ¥1", "round(): a number too large to compute"),
+])
+def test_closures_and_generated_code_give_the_same_function_error(text: str, reason: str):
+    expr = check(parse(text), SCOPE, text=text)
+    env = {"order": {"amount": Decimal("123456789012"), "date": date(2026, 3, 1)}, "dealer": {}}
+    reference, generated = expr.fn(env), generate_function(expr)(env)
+    assert isinstance(reference, Unknown) and isinstance(generated, Unknown)
+    assert reference.reason == generated.reason == reason
+    assert reason_text(reference.reason, "zh") == reason_text(generated.reason, "zh") != reason
+
+
+def test_a_function_error_of_no_known_kind_keeps_python_s_words():
+    unknown = function_error("len", ValueError("something new"), ("x",))
+    assert unknown.reason == "len(): something new"
+    assert reason_text(unknown.reason, "zh") == "len() 无法计算：something new"
+
+SCOPE = Scope(facts={"order": T.record("order", {"amount": T.MONEY, "date": T.DATE}),
                      "dealer": T.record("dealer", {"a": T.MONEY, "b": T.MONEY,
                                                    "invoices": T.list_of("invoice", {"amount": T.MONEY})})})
 

@@ -36,6 +36,17 @@ REASONS = {
         "function_error": "{function}() 无法计算：{error}",
     },
 }
+# A built-in function's failure (lang.values.FUNCTION_PROBLEMS) in the languages other than English;
+# a failure of no known kind keeps Python's English text.
+FUNCTION_PROBLEMS = {
+    "zh": {
+        "year_range": "年份 {year} 不在 1–9999 之间",
+        "month_range": "月份 {month} 不在 1–12 之间",
+        "day_range": "该月没有这一天",
+        "date_range": "日期将超出 0001-01-01 至 9999-12-31 的范围",
+        "too_large": "数值过大，无法计算",
+    },
+}
 
 
 def reason_text(reason: str, lang: str) -> str:
@@ -43,7 +54,11 @@ def reason_text(reason: str, lang: str) -> str:
     words = REASONS.get(lang)
     if words is None or not isinstance(reason, Reason):
         return reason
-    return words[reason.kind].format(**reason.values)
+    values = reason.values
+    problem = values.get("problem")
+    if problem is not None:
+        values = {**values, "error": FUNCTION_PROBLEMS[lang][problem].format(**values)}
+    return words[reason.kind].format(**values)
 
 
 _TEXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -11,7 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from dealerpolicy.lang import ir
-from dealerpolicy.lang.values import Reason, Unknown, division_by_zero, merge_unknown
+from dealerpolicy.lang.values import (
+    Reason,
+    Unknown,
+    division_by_zero,
+    function_error,
+    merge_unknown,
+)
 
 WORTH_CACHING = (ir.Func, ir.Arith, ir.ParamIndex, ir.Aggregate, ir.Neg)
 _constant_ids = iter(range(1, 1 << 62))
@@ -180,7 +186,7 @@ def call_fn(name: str, impl, fns):
         try:
             return impl(*args)
         except (ValueError, OverflowError, ArithmeticError) as exc:
-            return Unknown(frozenset(), Reason("function_error", function=name, error=str(exc)))
+            return function_error(name, exc, tuple(args))
     return fn
 
 

@@ -26,7 +26,13 @@ from typing import Any
 from dealerpolicy.lang import ir
 from dealerpolicy.lang.closures import reads_items
 from dealerpolicy.lang.codegen_lists import ListAggregates, Unsupported
-from dealerpolicy.lang.values import Reason, Unknown, division_by_zero, merge_unknown
+from dealerpolicy.lang.values import (
+    Reason,
+    Unknown,
+    division_by_zero,
+    function_error,
+    merge_unknown,
+)
 
 Fn = Callable[[dict[str, Any]], Any]
 
@@ -42,10 +48,6 @@ def item_missing(list_path: str, index: int, name: str) -> Unknown:
     return Unknown(frozenset({f"{list_path}[{index}].{name}"}))
 
 
-def func_error(name: str, exc: Exception) -> Unknown:
-    return Unknown(frozenset(), Reason("function_error", function=name, error=str(exc)))
-
-
 def no_value(key: Any) -> Unknown:
     return Unknown(frozenset(), Reason("no_value", key=repr(key)))
 
@@ -55,7 +57,7 @@ def no_row(table: str, key: Any) -> Unknown:
 
 
 _ABSENT_CLASSES = frozenset({type(None), Unknown})  # is_missing: a read gave None or an unknown value
-_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": func_error, "no_value": no_value,
+_RUNTIME = {**_HELPERS, "item_missing": item_missing, "func_error": function_error, "no_value": no_value,
             "no_row": no_row}
 _NO_VALUE = object()
 
@@ -365,7 +367,7 @@ class Writer(ListAggregates):
             self.emit("if True:")
         self.emit(f"    try: {v} = {self.const(impl)}({', '.join(args)})")
         self.emit(f"    except (ValueError, OverflowError, ArithmeticError) as exc: "
-                  f"{v} = func_error({self.const(e.name)}, exc)")
+                  f"{v} = func_error({self.const(e.name)}, exc, ({''.join(a + ', ' for a in args)}))")
         return v
 
     def _if(self, e: ir.Func) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, DecimalException
 
 from dealerpolicy.schema.values import format_money
 
@@ -38,6 +39,44 @@ class Reason(str):
 
 def _reason(kind: str, values: dict[str, str]) -> Reason:
     return Reason(kind, **values)
+
+
+# What a built-in function's Python error means, in words a manager reads (explain/words.py has
+# the other languages): the `problem` of a function_error reason, from the error's class and text.
+FUNCTION_PROBLEMS = {
+    "year_range": "year {year} is outside 1–9999",
+    "month_range": "month {month} is not 1–12",
+    "day_range": "that month has no such day",
+    "date_range": "the date would fall outside 0001-01-01 – 9999-12-31",
+    "too_large": "a number too large to compute",
+}
+_YEAR_RANGE = re.compile(r"year (-?\d+) is out of range")
+
+
+def function_error(function: str, exc: Exception, args: tuple = ()) -> Unknown:
+    """The unknown value of a built-in function that failed on these arguments (a date that does
+    not exist, a number beyond what can be computed), its reason worded from the error's kind;
+    an error of no known kind keeps Python's own text."""
+    text = str(exc)
+    values: dict[str, str] = {}
+    if isinstance(exc, DecimalException):
+        problem = "too_large"
+    elif isinstance(exc, OverflowError):
+        problem = "date_range" if function in DATE_FUNCTIONS else "too_large"
+    elif (year := _YEAR_RANGE.fullmatch(text)) is not None:
+        problem, values = "year_range", {"year": year.group(1)}
+    elif text == "month must be in 1..12" and function == "date" and len(args) == 3:
+        problem, values = "month_range", {"month": str(args[1])}
+    elif text == "day is out of range for month":
+        problem = "day_range"
+    else:
+        return Unknown(frozenset(), Reason("function_error", function=function, error=text))
+    error = FUNCTION_PROBLEMS[problem].format(**values)
+    return Unknown(frozenset(), Reason("function_error", function=function, error=error, problem=problem, **values))
+
+
+DATE_FUNCTIONS = frozenset({"add_days", "months_before", "months_after", "date", "start_of_quarter",
+                            "end_of_quarter", "start_of_year", "end_of_year"})  # those whose value is a date
 
 
 class Unknown:
