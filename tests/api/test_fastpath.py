@@ -56,3 +56,27 @@ def test_a_streamed_body_over_the_limit_is_413(client):
 
     r = client.post("/v1/decisions/order", content=chunks(), headers={**AUTH, "content-type": "application/json"})
     assert r.status_code == 413 and r.json()["errors"][0]["code"] == "request.too_large"
+
+
+@pytest.mark.parametrize("path", ["/v1/decisions/order", "/v1/decisions/order:batch"])
+def test_a_query_parameter_the_route_does_not_read_is_refused_not_ignored(client, path):
+    body = {"requests": [ORDER]} if path.endswith(":batch") else ORDER
+    r = client.post(f"{path}?lang=en&as_of=2025-03-01&why_not=true&x=1", json=body, headers=AUTH)
+    assert r.status_code == 422
+    errors = {e["field"]: (e["code"], e["hint"]) for e in r.json()["errors"]}
+    assert errors == {
+        "query.as_of": ("request.unknown_parameter", "as_of goes in the JSON body"),
+        "query.why_not": ("request.unknown_parameter", "why_not goes in the JSON body"),
+        "query.x": ("request.unknown_parameter",
+                    "the only query parameter here is lang (zh or en); the rest goes in the JSON body")}
+    listed = client.get("/v1/decisions", headers=AUTH).json()
+    assert listed["decisions"] == []  # nothing was decided or recorded
+    assert client.post(f"{path}?lang=en", json=body, headers=AUTH).status_code == 200
+
+
+def test_a_point_in_the_body_is_refused_with_where_it_goes(client):
+    r = client.post("/v1/decisions/order", json={"point": "order", **ORDER}, headers=AUTH)
+    assert r.status_code == 422
+    [error] = r.json()["errors"]
+    assert (error["field"], error["message"]) == (
+        "body.point", "body.point: the point is named in the URL (/v1/decisions/{point}), not in the body")

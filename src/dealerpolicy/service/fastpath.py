@@ -56,7 +56,7 @@ class DecisionFastPath:
 
         try:
             decision, recorded = await decide_checked(scope["app"].state, match.group(1), _token(scope),
-                                                      _lang(scope), read_body)
+                                                      _query(scope), read_body)
         except _Disconnected:
             return
         except HANDLED as exc:
@@ -88,6 +88,9 @@ def _token(scope: Scope) -> str:
     return ""
 
 
-def _lang(scope: Scope) -> str | None:
+_NO_QUERY = QueryParams(b"")
+
+
+def _query(scope: Scope) -> QueryParams:
     query = scope.get("query_string", b"")
-    return QueryParams(query).get("lang") if query else None
+    return QueryParams(query) if query else _NO_QUERY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -62,7 +62,7 @@ async def decide_batch(request: Request, point: str, svc: Svc, who: Checker) -> 
     The body is read as the single route reads it (any content type, a UTF-8 byte-order mark
     allowed, JSON errors as 422 `request.invalid_json`); an unknown point is a 404 before any item.
     """
-    lang = _parse_lang(request.query_params.get("lang"))
+    lang = decision_lang(request.query_params)
     svc.check_point(point)
     body = _parse_json(_BATCH_REQUEST, await request.body())
     limit = svc.settings.server.max_batch
@@ -98,20 +98,19 @@ _DECISION_DOCS = {
 async def decide(request: Request) -> Response:
     """Decide one request; answered only after its record is in the audit log."""
     decision, recorded = await decide_checked(request.app.state, request.path_params["point"],
-                                              bearer_token(request), request.query_params.get("lang"),
-                                              request.body)
+                                              bearer_token(request), request.query_params, request.body)
     return json_response(decision, headers=decision_headers(recorded))
 
 
-async def decide_checked(state: Any, point: str, token: str, lang: str | None,
+async def decide_checked(state: Any, point: str, token: str, query: Mapping[str, str],
                          read_body: Callable[[], Awaitable[bytes]]) -> tuple[dict[str, Any], bool]:
-    """Check the token, then the lang, then read and validate the body; decide and record.
+    """Check the token, then the query (lang), then read and validate the body; decide and record.
 
     Shared by the route and the fast path (`service/fastpath.py`); raises the errors the
     problem handlers render (401/403, 422, 404, 503).
     """
     who = authorize(state.tokens, token, ("check",))
-    chosen = _parse_lang(lang)
+    chosen = decision_lang(query)
     body = _parse_body(await read_body())
     svc: Service = state.service
     done = await svc.decide_async(point, {"facts": body.facts, "as_of": body.as_of, "why_not": body.why_not},
@@ -123,6 +122,25 @@ async def decide_checked(state: Any, point: str, token: str, lang: str | None,
 
 def decision_headers(recorded: bool) -> dict[str, str]:
     return {"X-Decision-Recorded": "true" if recorded else "false", "X-Worker-Pid": str(os.getpid())}
+
+
+DECISION_QUERY = ("lang",)  # the decision routes' only query parameter; the rest is in the body
+
+
+def decision_lang(query: Mapping[str, str]) -> str | None:
+    """The `lang` of a decision route's query; any other parameter is refused (422), not ignored: a
+    request sent with `?as_of=2025-03-01` must not be decided silently under today's versions."""
+    unknown = [name for name in query if name not in DECISION_QUERY]
+    if unknown:
+        raise FactsError([Diagnostic(
+            "request.unknown_parameter", f"unknown query parameter {name!r}", field_path=f"query.{name}",
+            hint=f"{name} goes in the JSON body" if name in _BODY_FIELDS
+            else "the only query parameter here is lang (zh or en); the rest goes in the JSON body")
+            for name in unknown])
+    return _parse_lang(query.get("lang"))
+
+
+_BODY_FIELDS = frozenset(DecisionRequest.model_fields) | {"requests"}
 
 
 def _parse_lang(value: str | None) -> str | None:
@@ -147,8 +165,15 @@ def _parse_json(adapter: TypeAdapter[Any], data: bytes) -> Any:
     try:
         return adapter.validate_json(data[3:] if data.startswith(_BOM) else data)
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
+        raise RequestValidationError([_reworded({**e, "loc": ("body", *e["loc"])})
                                       for e in exc.errors(include_url=False)]) from None
+
+
+def _reworded(error: dict[str, Any]) -> dict[str, Any]:
+    """A `point` in a decision's body (as in `check`'s input lines): say where the point goes."""
+    if error.get("type") == "extra_forbidden" and error["loc"][-1] == "point":
+        return {**error, "msg": "the point is named in the URL (/v1/decisions/{point}), not in the body"}
+    return error
 
 
 @router.get("/v1/decisions/{decision_id}", tags=["audit"])
