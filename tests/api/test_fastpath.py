@@ -68,7 +68,7 @@ def test_a_query_parameter_the_route_does_not_read_is_refused_not_ignored(client
         "query.as_of": ("request.unknown_parameter", "as_of goes in the JSON body"),
         "query.why_not": ("request.unknown_parameter", "why_not goes in the JSON body"),
         "query.x": ("request.unknown_parameter",
-                    "the only query parameter here is lang (zh or en); the rest goes in the JSON body")}
+                    "query parameters here: lang; the rest goes in the JSON body")}
     listed = client.get("/v1/decisions", headers=AUTH).json()
     assert listed["decisions"] == []  # nothing was decided or recorded
     assert client.post(f"{path}?lang=en", json=body, headers=AUTH).status_code == 200
@@ -80,3 +80,15 @@ def test_a_point_in_the_body_is_refused_with_where_it_goes(client):
     [error] = r.json()["errors"]
     assert (error["field"], error["message"]) == (
         "body.point", "body.point: the point is named in the URL (/v1/decisions/{point}), not in the body")
+
+
+def test_a_misspelt_filter_of_the_decision_log_is_refused_not_ignored(client):
+    decided = client.post("/v1/decisions/order", json=ORDER, headers=AUTH).json()
+    r = client.get("/v1/decisions?dealr=D9&limit=5", headers=AUTH)
+    assert r.status_code == 422
+    [error] = r.json()["errors"]
+    assert (error["code"], error["field"], error["hint"]) == (
+        "request.unknown_parameter", "query.dealr", "did you mean 'dealer'?")
+    assert client.get("/v1/decisions?dealer=D9&limit=5", headers=AUTH).json()["decisions"] == []
+    one = client.get(f"/v1/decisions/{decided['decision_id']}?lang=en&why_not=true", headers=AUTH)
+    assert one.status_code == 422 and one.json()["errors"][0]["hint"] == "query parameters here: lang"

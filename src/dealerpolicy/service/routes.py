@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -130,14 +131,28 @@ DECISION_QUERY = ("lang",)  # the decision routes' only query parameter; the res
 def decision_lang(query: Mapping[str, str]) -> str | None:
     """The `lang` of a decision route's query; any other parameter is refused (422), not ignored: a
     request sent with `?as_of=2025-03-01` must not be decided silently under today's versions."""
-    unknown = [name for name in query if name not in DECISION_QUERY]
-    if unknown:
-        raise FactsError([Diagnostic(
-            "request.unknown_parameter", f"unknown query parameter {name!r}", field_path=f"query.{name}",
-            hint=f"{name} goes in the JSON body" if name in _BODY_FIELDS
-            else "the only query parameter here is lang (zh or en); the rest goes in the JSON body")
-            for name in unknown])
+    refuse_unknown_parameters(query, DECISION_QUERY, in_body=_BODY_FIELDS)
     return _parse_lang(query.get("lang"))
+
+
+def refuse_unknown_parameters(query: Mapping[str, str], known: Sequence[str],
+                              in_body: frozenset[str] = frozenset()) -> None:
+    """422 `request.unknown_parameter` for each query parameter not in `known`: a misspelt filter
+    (`?dealr=D1`) or a body field (`in_body`) sent in the query would otherwise be ignored without
+    a word."""
+    unknown = [name for name in query if name not in known]
+    if unknown:
+        raise FactsError([Diagnostic("request.unknown_parameter", f"unknown query parameter {name!r}",
+                                     field_path=f"query.{name}", hint=_parameter_hint(name, known, in_body))
+                          for name in unknown])
+
+
+def _parameter_hint(name: str, known: Sequence[str], in_body: frozenset[str]) -> str:
+    if in_body:
+        return (f"{name} goes in the JSON body" if name in in_body
+                else f"query parameters here: {', '.join(known)}; the rest goes in the JSON body")
+    guess = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean {guess[0]!r}?" if guess else "query parameters here: " + ", ".join(known)
 
 
 _BODY_FIELDS = frozenset(DecisionRequest.model_fields) | {"requests"}
@@ -177,17 +192,22 @@ def _reworded(error: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/v1/decisions/{decision_id}", tags=["audit"])
-def get_decision(decision_id: str, svc: Svc, who: Auditor, lang: Lang | None = None) -> Response:
+def get_decision(request: Request, decision_id: str, svc: Svc, who: Auditor, lang: Lang | None = None) -> Response:
     """The recorded decision, with its explanation in `lang` (re-rendered if need be)."""
+    refuse_unknown_parameters(request.query_params, ("lang",))
     return json_response(svc.get_decision(decision_id, lang))
 
 
+LIST_QUERY = ("dealer", "point", "outcome", "rule", "since", "until", "limit", "offset")
+
+
 @router.get("/v1/decisions", tags=["audit"])
-def list_decisions(svc: Svc, who: Auditor, dealer: str | None = None, point: str | None = None,
+def list_decisions(request: Request, svc: Svc, who: Auditor, dealer: str | None = None, point: str | None = None,
                    outcome: str | None = None, rule: str | None = None, since: str | None = None,
                    until: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                    offset: Annotated[int, Query(ge=0, le=2**53)] = 0) -> Response:
     """Recorded decisions, newest first (filters as `dealerpolicy audit list`)."""
+    refuse_unknown_parameters(request.query_params, LIST_QUERY)
     try:
         found = svc.list_decisions(limit, offset, dealer=dealer, point=point, outcome=outcome,
                                    rule=rule, since=since, until=until)
