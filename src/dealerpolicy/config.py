@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,21 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
 
 
+# The settings model of each section, by the section's key (a token's keys under server.tokens.N).
+_SECTIONS: dict[str, type[BaseModel]] = {"server": ServerSettings, "tokens": Token}
+
+
+def _key_hint(error: dict) -> str | None:
+    """`did you mean "database_url"?` for a misspelt key (`databse_url`), from the keys of its section."""
+    if error.get("type") != "extra_forbidden":
+        return None
+    model: type[BaseModel] = Settings
+    for step in error["loc"][:-1]:
+        model = _SECTIONS.get(step, model) if isinstance(step, str) else model
+    guess = difflib.get_close_matches(str(error["loc"][-1]), list(model.model_fields), n=1)
+    return f'did you mean "{guess[0]}"?' if guess else "keys here: " + ", ".join(model.model_fields)
+
+
 def load_settings(path: str | Path | None = None, database_url: str | None = None) -> Settings:
     """Read a config file (optional); --db / DEALERPOLICY_DATABASE_URL override its database URL."""
     data: dict = {}
@@ -60,7 +76,7 @@ def load_settings(path: str | Path | None = None, database_url: str | None = Non
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         diags = [Diagnostic("config.invalid", f"{'.'.join(map(str, e['loc']))}: {e['msg']}",
-                            field_path=str(path)) for e in exc.errors()]
+                            field_path=str(path), hint=_key_hint(e)) for e in exc.errors()]
         raise ConfigError(diags) from None
     url = database_url or os.environ.get("DEALERPOLICY_DATABASE_URL")
     if url:
