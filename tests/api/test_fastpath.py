@@ -21,7 +21,8 @@ def client(tmp_path):
     settings = Settings.model_validate({
         "rules_dir": str(RULES), "database_url": f"sqlite:///{tmp_path}/a.db",
         "server": {"max_body_bytes": 2000,
-                   "tokens": [{"name": "c", "token": "check-token-0000000001", "roles": ["check", "audit"]}]}})
+                   "tokens": [{"name": "c", "token": "check-token-0000000001", "roles": ["check", "audit"]},
+                              {"name": "a", "token": "admin-token-0000000001", "roles": ["admin"]}]}})
     with TestClient(create_app(settings, tmp_path)) as c:
         yield c
 
@@ -92,3 +93,22 @@ def test_a_misspelt_filter_of_the_decision_log_is_refused_not_ignored(client):
     assert client.get("/v1/decisions?dealer=D9&limit=5", headers=AUTH).json()["decisions"] == []
     one = client.get(f"/v1/decisions/{decided['decision_id']}?lang=en&why_not=true", headers=AUTH)
     assert one.status_code == 422 and one.json()["errors"][0]["hint"] == "query parameters here: lang"
+
+
+def test_the_rules_and_dealer_routes_refuse_query_parameters_and_change_nothing(client):
+    admin = {"Authorization": "Bearer admin-token-0000000001"}
+    dealer = {"id": "D7", "status": "active", "credit_limit": "100000", "receivables": "0"}
+    generation = client.get("/v1/rules", headers=AUTH).json()["generation"]
+    asked = [client.get("/v1/rules?as_of=2025-01-01", headers=AUTH),
+             client.post("/v1/rules:reload?dry_run=1", headers=admin),
+             client.put("/v1/dealers/D7?validate_only=1", json=dealer, headers=admin),
+             client.get("/v1/dealers/D7?with_history=0", headers=admin)]
+    for r, name in zip(asked, ["as_of", "dry_run", "validate_only", "with_history"], strict=True):
+        assert r.status_code == 422, r.text
+        [error] = r.json()["errors"]
+        assert (error["code"], error["field"], error["hint"]) == (
+            "request.unknown_parameter", f"query.{name}", "this route takes no query parameters")
+    assert client.get("/v1/dealers/D7", headers=admin).status_code == 404  # the refused PUT wrote nothing
+    assert client.get("/v1/rules", headers=AUTH).json()["generation"] == generation  # nor reloaded
+    assert client.put("/v1/dealers/D7", json=dealer, headers=admin).status_code == 200
+    assert client.post("/v1/rules:reload", headers=admin).status_code == 200

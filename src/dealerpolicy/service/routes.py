@@ -148,6 +148,8 @@ def refuse_unknown_parameters(query: Mapping[str, str], known: Sequence[str],
 
 
 def _parameter_hint(name: str, known: Sequence[str], in_body: frozenset[str]) -> str:
+    if not known:
+        return "this route takes no query parameters"
     if in_body:
         return (f"{name} goes in the JSON body" if name in in_body
                 else f"query parameters here: {', '.join(known)}; the rest goes in the JSON body")
@@ -217,14 +219,16 @@ def list_decisions(request: Request, svc: Svc, who: Auditor, dealer: str | None 
 
 
 @router.get("/v1/rules", tags=["rules"])
-def rules(svc: Svc, who: AnyRole) -> Response:
+def rules(request: Request, svc: Svc, who: AnyRole) -> Response:
     """Rules version, policies and the versions in force today."""
+    refuse_unknown_parameters(request.query_params, ())  # `?as_of=` would not show another day's versions
     return json_response(svc.rules_info())
 
 
 @router.post("/v1/rules:reload", response_model=ReloadAnswer, tags=["rules"])
-def reload(svc: Svc, who: Admin) -> Response:
+def reload(request: Request, svc: Svc, who: Admin) -> Response:
     """Validate the rules folder and swap it in; 422 with every problem keeps the old rules."""
+    refuse_unknown_parameters(request.query_params, ())  # `?dry_run=1` must not swap the rules in
     try:
         return json_response(svc.reload().model_dump())
     except RulesError as exc:
@@ -236,8 +240,9 @@ def reload(svc: Svc, who: Admin) -> Response:
 
 
 @router.get("/v1/dealers/{dealer_id}", tags=["dealers"])
-def get_dealer(dealer_id: str, svc: Svc, who: Reader) -> Response:
+def get_dealer(request: Request, dealer_id: str, svc: Svc, who: Reader) -> Response:
     """A dealer's master data and history."""
+    refuse_unknown_parameters(request.query_params, ())
     return json_response(svc.get_dealer(dealer_id))
 
 
@@ -248,6 +253,7 @@ _DEALER_BODY = TypeAdapter(dict[str, Any])
     "required": True, "content": {"application/json": {"schema": {"type": "object"}}}}})
 async def put_dealer(request: Request, dealer_id: str, svc: Svc, who: Admin) -> Response:
     """Create or replace a dealer's master data (validated with the schema's dealer type)."""
+    refuse_unknown_parameters(request.query_params, ())  # `?validate_only=1` must not write
     body = _parse_json(_DEALER_BODY, await request.body())
     return json_response(svc.put_dealer(dealer_id, body))
 
